@@ -1,0 +1,137 @@
+"""`mapdown check`: find the deal files, parse them, run the findings, collect diagnostics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mapdown.config import CONFIG_NAME, Config
+from mapdown.diagnostics import Diagnostic
+from mapdown.errors import UsageProblem
+from mapdown.model import Milestone
+from mapdown.parse import ParsedDeal, read_file
+from mapdown.rules import Context, recorded_confirmation, run_findings
+
+
+def find_root(start: Path) -> Path:
+    """The deals repository: the nearest folder up from `start` with `.git` or `mapdown.yaml`."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists() or (folder / CONFIG_NAME).is_file():
+            return folder
+    return start
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """The path as the user should see it: relative to the working folder when inside it."""
+    absolute = path if path.is_absolute() else cwd / path
+    try:
+        return os.path.relpath(absolute, cwd) if absolute.is_relative_to(cwd) else str(path)
+    except ValueError:  # pragma: no cover - other drive on Windows
+        return str(path)
+
+
+def discover(paths: Sequence[Path]) -> list[Path]:
+    """Deal files: `*.md` files given, and those under folders given (README.md excepted)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                p for p in sorted(path.rglob("*.md"))
+                if p.name.lower() != "readme.md"
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        elif path.exists() or path.is_symlink():
+            found.append(path)
+        else:
+            raise UsageProblem(f"no such file or folder: {path}")
+    seen: set[Path] = set()
+    unique = []
+    for p in found:
+        key = p.absolute()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+@dataclass
+class CheckResult:
+    parsed: list[ParsedDeal] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def files_with_errors(self) -> int:
+        return sum(1 for p in self.parsed if not p.ok)
+
+
+def severity_for(code: str, config: Config) -> str:
+    if code < "MAP200":
+        return "error"
+    return config.severity.get(code, "warning")
+
+
+Coverage = Callable[[ParsedDeal, Milestone], bool]
+
+
+def deal_findings(
+    parsed: ParsedDeal,
+    config: Config,
+    as_of: dt.date,
+    covered: Coverage | None = None,
+    history: object = None,
+) -> list[Diagnostic]:
+    """The MAP2xx findings of one valid deal as Diagnostics."""
+    assert parsed.deal is not None
+    deal = parsed.deal
+
+    def default_covered(m: Milestone) -> bool:
+        return recorded_confirmation(deal, m)
+
+    ctx = Context(
+        deal=deal,
+        located=parsed.located,
+        config=config,
+        as_of=as_of,
+        covered=(lambda m: covered(parsed, m)) if covered else default_covered,
+        history=history,
+    )
+    out = []
+    for f in run_findings(ctx):
+        pos = parsed.located.key(f.path) if f.at_key else parsed.located.value(f.path)
+        source = parsed.lines[pos.line - 1] if 0 < pos.line <= len(parsed.lines) else None
+        out.append(Diagnostic(parsed.display, pos, f.code, severity_for(f.code, config),
+                              f.message, f.hint, source))
+    return out
+
+
+def check_files(
+    files: Iterable[Path],
+    config: Config,
+    as_of: dt.date,
+    root: Path,
+    cwd: Path,
+    covered: Coverage | None = None,
+) -> CheckResult:
+    """Parse every file and run the findings on each valid one."""
+    result = CheckResult()
+    for path in files:
+        parsed = read_file(path, display_path(path, cwd), root)
+        result.parsed.append(parsed)
+        result.diagnostics.extend(parsed.diagnostics)
+        if parsed.ok:
+            result.diagnostics.extend(deal_findings(parsed, config, as_of, covered))
+    result.diagnostics.sort(key=Diagnostic.sort_key)
+    return result
+
+
+def apply_strict(diags: list[Diagnostic], strict: bool) -> list[Diagnostic]:
+    """Under --strict every warning counts as an error."""
+    if not strict:
+        return diags
+    from dataclasses import replace
+
+    return [replace(d, severity="error") if d.severity == "warning" else d for d in diags]

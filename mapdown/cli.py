@@ -1,0 +1,186 @@
+"""The click group. Each command parses its options and calls one function elsewhere; modules are
+imported inside the commands so `mapdown --help` stays instant."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mapdown import __version__
+
+
+class IsoDate(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            if len(value) != 10:
+                raise ValueError
+            return dt.date.fromisoformat(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a date; write YYYY-MM-DD", param, ctx)
+
+
+DATE = IsoDate()
+
+
+@dataclass
+class Workspace:
+    """Where the command runs: the repository root, its config, the working folder."""
+
+    root: Path
+    cwd: Path
+    config: Any  # mapdown.config.Config
+
+    def as_of(self, given: dt.date | None) -> dt.date:
+        from mapdown.dates import today
+
+        return given or today(self.config.tz)
+
+    def deals_dir(self) -> Path:
+        return self.root / self.config.deals_dir
+
+
+def workspace(config_file: Path | None) -> Workspace:
+    from mapdown.check import find_root
+    from mapdown.config import find_config, load_config
+
+    cwd = Path.cwd()
+    root = find_root(cwd)
+    config = load_config(config_file or find_config(root))
+    return Workspace(root, cwd, config)
+
+
+def use_color() -> bool | None:
+    """None lets click decide (colour on a terminal); NO_COLOR turns it off everywhere."""
+    return False if os.environ.get("NO_COLOR") else None
+
+
+config_option = click.option(
+    "--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Settings file (default: mapdown.yaml at the repository root).",
+)
+as_of_option = click.option(
+    "--as-of", type=DATE, default=None,
+    help="Judge as of this day, YYYY-MM-DD (default: today in the configured time zone).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mapdown")
+def cli() -> None:
+    """Mutual Action Plans as Markdown in git: check them, score them, publish them."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@as_of_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("--strict", is_flag=True, help="Fail on warnings (findings) too.")
+@config_option
+def check(paths: tuple[Path, ...], as_of: dt.date | None, fmt: str, strict: bool,
+          config_file: Path | None) -> None:
+    """Validate deal files and report findings.
+
+    PATHS are deal files or folders (default: the repository's deals/). Exit 0 when there is
+    no error, 1 when there is (or a warning under --strict), 2 for a usage problem.
+    """
+    from mapdown.check import apply_strict, check_files, discover
+    from mapdown.diagnostics import count, render_github, render_json, render_text, summary
+    from mapdown.errors import UsageProblem
+
+    ws = workspace(config_file)
+    if not paths:
+        default = ws.deals_dir()
+        if not default.is_dir():
+            raise UsageProblem(
+                f"no {ws.config.deals_dir}/ folder in {ws.root}; pass deal files or folders, "
+                "or run `mapdown new` to start one"
+            )
+        paths = (default,)
+    files = discover(paths)
+    result = check_files(files, ws.config, ws.as_of(as_of), ws.root, ws.cwd)
+    diags = apply_strict(result.diagnostics, strict)
+    if fmt == "json":
+        click.echo(render_json(diags))
+    elif fmt == "github":
+        from mapdown.check import display_path
+
+        repo_paths = {d.path: display_path(ws.cwd / d.path, ws.root) for d in diags}
+        text = render_github(diags, repo_paths)
+        if text:
+            click.echo(text)
+    else:
+        color = use_color()
+        text = render_text(diags, color=color is not False and sys.stdout.isatty())
+        if text:
+            click.echo(text, color=color)
+            click.echo()
+        click.echo(summary(diags, len(files), result.files_with_errors), color=color)
+    errors, _ = count(diags)
+    sys.exit(1 if errors else 0)
+
+
+@cli.command()
+@click.argument("code", required=False)
+@click.option("--markdown", is_flag=True, help="Every rule page as one Markdown document.")
+def rules(code: str | None, markdown: bool) -> None:
+    """List every code, or show one rule's page (`mapdown rules MAP206`)."""
+    from mapdown.errors import UsageProblem
+    from mapdown.rulesdoc import all_rules_markdown, rules_table
+
+    if markdown:
+        click.echo(all_rules_markdown(), nl=False)
+        return
+    if code is None:
+        click.echo(rules_table())
+        return
+    from mapdown.rules import find_rule
+
+    rule = find_rule(code)
+    if rule is None:
+        raise UsageProblem(f"no rule {code!r}; `mapdown rules` lists them all")
+    click.echo(rule.page(), nl=False)
+
+
+@cli.command()
+@click.option("--config-schema", is_flag=True, help="The schema of mapdown.yaml instead.")
+def schema(config_schema: bool) -> None:
+    """Print the JSON Schema (draft 2020-12) of a deal file's front matter."""
+    from mapdown.schema import json_schema_text
+
+    click.echo(json_schema_text(config=config_schema))
+
+
+@cli.command()
+@click.argument("deal_id")
+@click.option("--customer", required=True, help="The buying organisation.")
+@click.option("--go-live", "go_live", type=DATE, required=True,
+              help="The customer's production go-live, YYYY-MM-DD.")
+@click.option("--close", type=DATE, default=None, help="Target signature date.")
+@click.option("--deadline", type=DATE, default=None, help="The customer's external deadline.")
+@click.option("--title", default=None, help="Display name (default: the customer's name).")
+@config_option
+def new(deal_id: str, customer: str, go_live: dt.date, close: dt.date | None,
+        deadline: dt.date | None, title: str | None, config_file: Path | None) -> None:
+    """Start a deal file planned backward from the customer's go-live."""
+    from mapdown.new import create_deal
+
+    ws = workspace(config_file)
+    path = create_deal(ws.deals_dir(), deal_id, customer=customer, go_live=go_live,
+                       close=close, deadline=deadline, title=title)
+    from mapdown.check import display_path
+
+    click.echo(f"Created {display_path(path, ws.cwd)}.")
+    click.echo("Next: name a person for every `TBD` owner, then send the dates to your champion "
+               "to confirm in writing. `mapdown check` shows what is still open.")

@@ -1,0 +1,368 @@
+"""Text → Deal, with the line and column of every value, and every MAP1xx error in the file.
+
+Reading never raises on bad input: each problem becomes a Diagnostic and parsing goes on as far
+as it can, so one run reports every problem in a file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mapdown.diagnostics import Diagnostic, Pos
+from mapdown.model import DEAL, Deal, build_deal
+from mapdown.spec import (
+    INVALID,
+    SLUG,
+    Located,
+    Record,
+    Walker,
+    diagnostic_reporter,
+    did_you_mean,
+)
+
+MAX_BYTES = 1 << 20  # 1 MiB: a plan a hundred times the size of a large real one
+BOM = "\ufeff"
+
+try:  # libyaml's composer is several times faster than any pure-Python one
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML wheels ship libyaml
+    _Loader = yaml.SafeLoader
+
+
+@dataclass
+class Source:
+    """A file's text split into front matter and body, with the line where each starts."""
+
+    display: str  # the path as shown in diagnostics
+    lines: list[str]  # the file's lines without line endings
+    front: str = ""  # the YAML between the two `---` lines
+    front_line: int = 2  # 1-based file line of the first front-matter line
+    body: str = ""
+
+
+@dataclass
+class ParsedDeal:
+    """The result of reading one file: the Deal when it is valid, and every diagnostic."""
+
+    path: Path
+    display: str
+    deal_id: str
+    deal: Deal | None = None
+    data: dict[str, Any] | None = None
+    located: Located = field(default_factory=Located)
+    lines: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.deal is not None
+
+
+def load_yaml_node(text: str) -> yaml.Node | None:
+    """Compose (not construct) a YAML document: nodes keep their marks; aliases stay unexpanded."""
+    return yaml.compose(text, Loader=_Loader)
+
+
+def decode(raw: bytes, display: str, sink: list[Diagnostic]) -> str | None:
+    """UTF-8 text (a BOM is dropped), or None with a MAP100 naming the line of the bad byte."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        sink.append(
+            Diagnostic(
+                display, Pos(line, col), "MAP100", "error",
+                f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x} at line {line})",
+                "save the file as UTF-8",
+            )
+        )
+        return None
+    return text.removeprefix(BOM)
+
+
+def split_front_matter(text: str, display: str, sink: list[Diagnostic]) -> Source | None:
+    """Front matter between a first line `---` and the next `---` line, and the body after it."""
+    lines = text.splitlines()
+    source = Source(display, lines)
+    if not text.strip():
+        sink.append(Diagnostic(display, Pos(1, 1), "MAP100", "error", "the file is empty",
+                               "start it with front matter: run `mapdown new` for a template"))
+        return None
+    if lines[0].rstrip() != "---":
+        sink.append(
+            Diagnostic(
+                display, Pos(1, 1), "MAP100", "error",
+                "no front matter: a MAP file starts with a line `---`",
+                "put the deal's YAML between two `---` lines at the top of the file",
+                lines[0],
+            )
+        )
+        return None
+    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() == "---"), None)
+    if end is None:
+        sink.append(
+            Diagnostic(
+                display, Pos(1, 1, 4), "MAP100", "error",
+                "the front matter opened on line 1 is never closed",
+                "add a line `---` after the last YAML line, before the notes",
+                lines[0],
+            )
+        )
+        return None
+    source.front = "\n".join(lines[1:end]) + "\n"
+    source.body = "\n".join(lines[end + 1 :]).strip("\n")
+    return source
+
+
+def _yaml_error(exc: yaml.YAMLError, source: Source, sink: list[Diagnostic]) -> None:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = (mark.line + source.front_line) if mark else source.front_line
+    col = (mark.column + 1) if mark else 1
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    hint = "fix the YAML at this line"
+    text_line = source.lines[line - 1] if 0 < line <= len(source.lines) else ""
+    if "\t" in text_line or "'\\t'" in problem:
+        hint = "YAML indents with spaces, never tabs: replace the tab with spaces"
+    elif "mapping values are not allowed" in problem:
+        hint = 'a text with ": " in it needs quotes: key: "text: more text"'
+    sink.append(
+        Diagnostic(source.display, Pos(line, col), "MAP100", "error", message, hint,
+                   text_line if mark else None)
+    )
+
+
+def parse_text(text: str, display: str, deal_id: str, path: Path | None = None) -> ParsedDeal:
+    """Parse a deal from text (already decoded)."""
+    result = ParsedDeal(path or Path(display), display, deal_id)
+    sink = result.diagnostics
+    source = split_front_matter(text, display, sink)
+    if source is None:
+        return result
+    result.lines = source.lines
+    try:
+        node = load_yaml_node(source.front)
+    except yaml.YAMLError as exc:
+        _yaml_error(exc, source, sink)
+        return result
+    except RecursionError:
+        sink.append(Diagnostic(display, Pos(source.front_line, 1), "MAP100", "error",
+                               "the front matter is nested too deeply to be a MAP",
+                               "a MAP nests at most three levels: deal, list, item"))
+        return result
+    report = diagnostic_reporter(sink, display, source.lines)
+    if node is None or not isinstance(node, yaml.MappingNode):
+        what = "empty" if node is None else (
+            "a list" if isinstance(node, yaml.SequenceNode) else "a single value")
+        line = source.front_line + (node.start_mark.line if node is not None else 0)
+        report("MAP100", Pos(line, 1), f"the front matter is {what}, not a mapping of keys",
+               "write `key: value` lines: title, customer, go_live, people, milestones")
+        return result
+    walker = Walker(report, line_offset=source.front_line - 1)
+    data = walker.walk(node, DEAL)
+    result.located = walker.located
+    if not SLUG.match(deal_id):
+        report("MAP105", Pos(1, 1),
+               f"the file name `{deal_id}` is not a valid deal id",
+               "rename the file to lowercase letters, digits and dashes, e.g. `harbor-federal.md`")
+    check_references(data, walker.located, report)
+    if not sink and isinstance(data, dict):
+        result.data = data
+        result.deal = build_deal(deal_id, data, source.body)
+    return result
+
+
+def read_file(path: Path, display: str, root: Path | None = None) -> ParsedDeal:
+    """Read and parse one deal file; never raises for bad content."""
+    deal_id = path.name[: -len(".md")] if path.name.endswith(".md") else path.stem
+    result = ParsedDeal(path, display, deal_id)
+    sink = result.diagnostics
+    if root is not None and _escapes(path, root):
+        target = os.path.realpath(path)
+        sink.append(Diagnostic(display, Pos(1, 1), "MAP100", "error",
+                               f"the file is a link to {target}, outside the repository",
+                               "copy the deal into the repository instead of linking to it"))
+        return result
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            sink.append(Diagnostic(display, Pos(1, 1), "MAP100", "error",
+                                   f"the file is {size / (1 << 20):.1f} MiB; a MAP file is at "
+                                   f"most {MAX_BYTES >> 20} MiB",
+                                   "keep the plan in the front matter and move long notes "
+                                   "or attachments elsewhere, with a link"))
+            return result
+        raw = path.read_bytes()
+    except OSError as exc:
+        sink.append(Diagnostic(display, Pos(1, 1), "MAP100", "error",
+                               f"cannot read the file: {exc.strerror}", "check the path"))
+        return result
+    text = decode(raw, display, sink)
+    if text is None:
+        return result
+    return parse_text(text, display, deal_id, path)
+
+
+def _escapes(path: Path, root: Path) -> bool:
+    """True when the path resolves (through links) to somewhere outside `root`."""
+    real = Path(os.path.realpath(path))
+    return not real.is_relative_to(Path(os.path.realpath(root)))
+
+
+# ---------------------------------------------------------------- cross-references (MAP105–109)
+
+
+def _items(data: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
+    value = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(value, list):
+        return []
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
+
+
+def _text(item: dict[str, Any], key: str) -> str | None:
+    value = item.get(key)
+    return value if isinstance(value, str) else None
+
+
+def check_references(data: Any, located: Located, report: Any) -> None:
+    """MAP105–MAP109 on whatever parts of the data are valid."""
+    people = _items(data, "people")
+    milestones = _items(data, "milestones")
+    side: dict[str, str | None] = {}
+    for i, person in people:
+        name = _text(person, "name")
+        if name is None:
+            continue
+        if name in side:
+            report("MAP105", located.value(("people", i, "name")),
+                   f"two people are named `{name}`", "names are unique: tell them apart, "
+                   "e.g. with a middle initial")
+        else:
+            side[name] = _text(person, "side")
+    names = list(side)
+
+    ids: dict[str, int] = {}
+    for i, m in milestones:
+        mid = _text(m, "id")
+        if mid is None:
+            continue
+        where = located.value(("milestones", i, "id"))
+        if not SLUG.match(mid):
+            report("MAP105", where, f"milestone id `{mid}` is not a slug",
+                   "use lowercase letters, digits and dashes, e.g. `security-review`")
+        if mid in ids:
+            report("MAP105", where, f"two milestones have the id `{mid}`",
+                   "give each step its own id; history follows a row by its id")
+        else:
+            ids[mid] = i
+
+    for i, m in milestones:
+        owner = _text(m, "owner")
+        if owner is not None and owner not in side:
+            report("MAP106", located.value(("milestones", i, "owner")),
+                   f"owner `{owner}` is not in people",
+                   _add_or(owner, names))
+        by = _text(m, "confirmed_by")
+        if by is not None:
+            where = located.value(("milestones", i, "confirmed_by"))
+            if by not in side:
+                report("MAP106", where, f"confirmed_by `{by}` is not in people",
+                       _add_or(by, names))
+            elif side[by] == "vendor":
+                report("MAP107", where,
+                       f"confirmed_by `{by}` is on the vendor side; only the customer can "
+                       "confirm a date", "name the customer person who agreed in writing")
+        after = m.get("after")
+        if isinstance(after, list):
+            for j, ref in enumerate(after):
+                if isinstance(ref, str) and ref not in ids:
+                    report("MAP106", located.value(("milestones", i, "after", j)),
+                           f"after `{ref}`: no step has this id", did_you_mean(ref, list(ids)))
+        start, due = m.get("start"), m.get("due")
+        if start not in (None, INVALID) and due not in (None, INVALID) and start > due:
+            report("MAP109", located.value(("milestones", i, "start")),
+                   f"start {start} is after due {due}",
+                   "move the start to on or before the due date, or correct the due date")
+
+    for i, review in _items(data, "reviews"):
+        who = _text(review, "with")
+        if who is not None and who not in side:
+            report("MAP106", located.value(("reviews", i, "with")),
+                   f"review with `{who}`: not in people", _add_or(who, names))
+
+    for cycle in find_cycles(milestones, ids):
+        i, j = cycle[0]
+        path = " → ".join(_text(milestones_by_index(milestones, k), "id") or "?"
+                          for k, _ in cycle)
+        first = _text(milestones_by_index(milestones, i), "id")
+        report("MAP108", located.value(("milestones", i, "after", j)),
+               f"`after` forms a cycle: {path} → {first}",
+               "a step cannot wait for itself: remove one `after` entry of the cycle")
+
+
+def _add_or(name: str, names: Sequence[str]) -> str:
+    hint = did_you_mean(name, names)
+    return (hint + " " if hint.startswith("did") else "") + (
+        f"add `{name}` to people with their side, or name someone who is listed")
+
+
+def milestones_by_index(milestones: list[tuple[int, dict[str, Any]]], index: int
+                        ) -> dict[str, Any]:
+    return next(m for i, m in milestones if i == index)
+
+
+def find_cycles(
+    milestones: list[tuple[int, dict[str, Any]]], ids: dict[str, int]
+) -> list[list[tuple[int, int]]]:
+    """Each dependency cycle once, as (milestone index, after-entry index) edges in order."""
+    edges: dict[int, list[tuple[int, int]]] = {}
+    for i, m in milestones:
+        after = m.get("after")
+        if isinstance(after, list):
+            edges[i] = [(j, ids[ref]) for j, ref in enumerate(after)
+                        if isinstance(ref, str) and ref in ids]
+    state: Counter[int] = Counter()  # 0 new, 1 on the current path, 2 finished
+    cycles: list[list[tuple[int, int]]] = []
+    for root, _ in milestones:  # iterative depth-first search: no recursion limit to hit
+        if state[root]:
+            continue
+        state[root] = 1
+        nodes, entered = [root], []  # entered[k]: the edge that led to nodes[k + 1]
+        pending = [iter(edges.get(root, ()))]
+        while pending:
+            step = next(pending[-1], None)
+            if step is None:
+                state[nodes.pop()] = 2
+                pending.pop()
+                if entered:
+                    entered.pop()
+                continue
+            j, target = step
+            node = nodes[-1]
+            if state[target] == 1:
+                k = nodes.index(target)
+                cycles.append([*entered[k:], (node, j)])
+            elif state[target] == 0:
+                state[target] = 1
+                nodes.append(target)
+                entered.append((node, j))
+                pending.append(iter(edges.get(target, ())))
+    return cycles
+
+
+def validate_record(node: yaml.Node, spec: Record, display: str, lines: list[str],
+                    line_offset: int) -> tuple[Any, Located, list[Diagnostic]]:
+    """Validate any YAML node against a Record (used for mapdown.yaml)."""
+    sink: list[Diagnostic] = []
+    walker = Walker(diagnostic_reporter(sink, display, lines), line_offset)
+    data = walker.walk(node, spec)
+    return data, walker.located, sink

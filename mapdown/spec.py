@@ -1,0 +1,510 @@
+"""A small declarative schema over YAML nodes.
+
+One declaration of each record (deal, person, milestone, review, config) gives three things that
+therefore cannot drift: the validator that walks composed YAML nodes and reports every problem with
+its line and column, the plain Python values handed to the model, and the JSON Schema.
+
+We walk nodes rather than constructed objects because the node keeps where each value sits, a
+duplicate key is still visible (a constructed dict has already dropped one), and an alias is the
+same node object seen twice, so it can be refused before anything is expanded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from mapdown.diagnostics import Diagnostic, Pos
+
+Path_ = tuple[str | int, ...]
+
+# YAML 1.2 core schema resolution of plain scalars (libyaml resolves with YAML 1.1 rules, where
+# `no` is false and `010` is octal; we want the rules a reader of the file expects).
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+_STD_TAG = re.compile(r"^tag:yaml\.org,2002:(?:str|int|float|bool|null|timestamp)$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATETIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}(?:[Tt ]|\s+)\d{1,2}:\d{2}")
+_LOOSE_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def scalar_kind(node: yaml.ScalarNode) -> str:
+    """The YAML 1.2 core type of a scalar: text, null, bool, int or float."""
+    if node.style:  # quoted or block scalars are always text
+        return "text"
+    value = node.value
+    if _NULL.match(value):
+        return "null"
+    if _BOOL.match(value):
+        return "bool"
+    if _INT.match(value):
+        return "int"
+    if _FLOAT.match(value):
+        return "float"
+    return "text"
+
+
+_KIND_WORDS = {
+    "text": "text",
+    "null": "nothing",
+    "bool": "true/false",
+    "int": "a number",
+    "float": "a number",
+    "list": "a list",
+    "mapping": "a mapping",
+}
+
+
+def node_kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "list"
+    return scalar_kind(node)  # type: ignore[arg-type]
+
+
+class _Invalid:
+    """Marks a value that failed validation; it is left out of the plain data."""
+
+    def __repr__(self) -> str:
+        return "INVALID"
+
+
+INVALID: Any = _Invalid()
+
+
+# ---------------------------------------------------------------- the declarations
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Base of every value type."""
+
+    def json_schema(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Text(Spec):
+    words: tuple[str, ...] = ()
+
+    def json_schema(self) -> dict[str, Any]:
+        if self.words:
+            return {"type": "string", "enum": list(self.words)}
+        return {"type": "string", "minLength": 1}
+
+    def describe(self) -> str:
+        return " | ".join(f"`{w}`" for w in self.words) if self.words else "text"
+
+
+@dataclass(frozen=True)
+class Date(Spec):
+    def json_schema(self) -> dict[str, Any]:
+        # A YAML loader may hand a validator either the string or a date object; `pattern`
+        # checks the string and the `not` excludes every other JSON type, so both pass and
+        # numbers, booleans and lists do not.
+        return {
+            "pattern": r"^\d{4}-\d{2}-\d{2}$",
+            "format": "date",
+            "not": {"type": ["number", "boolean", "array", "object", "null"]},
+        }
+
+    def describe(self) -> str:
+        return "date (YYYY-MM-DD)"
+
+
+@dataclass(frozen=True)
+class Int(Spec):
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def json_schema(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "integer"}
+        if self.minimum is not None:
+            out["minimum"] = self.minimum
+        if self.maximum is not None:
+            out["maximum"] = self.maximum
+        return out
+
+    def describe(self) -> str:
+        if self.minimum is not None and self.maximum is not None:
+            return f"whole number {self.minimum}–{self.maximum}"
+        return "whole number"
+
+
+@dataclass(frozen=True)
+class Number(Spec):
+    minimum: float = 0
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "number", "minimum": self.minimum}
+
+    def describe(self) -> str:
+        return "number"
+
+
+@dataclass(frozen=True)
+class ListOf(Spec):
+    item: Spec
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "array", "items": self.item.json_schema()}
+
+    def describe(self) -> str:
+        return f"list of {self.item.describe()}"
+
+
+@dataclass(frozen=True)
+class MapOf(Spec):
+    """A mapping with free keys (optionally from a fixed set) and one value type."""
+
+    value: Spec
+    keys: tuple[str, ...] = ()
+    key_pattern: str | None = None
+
+    def json_schema(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "object", "additionalProperties": self.value.json_schema()}
+        if self.keys:
+            out["propertyNames"] = {"enum": list(self.keys)}
+        elif self.key_pattern:
+            out["propertyNames"] = {"pattern": self.key_pattern}
+        return out
+
+    def describe(self) -> str:
+        return f"mapping of {self.value.describe()}"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of a record."""
+
+    name: str
+    spec: Spec
+    required: bool = False
+    doc: str = ""
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class Record(Spec):
+    """A mapping with known keys; anything else is an unknown key."""
+
+    title: str
+    fields: tuple[Field, ...]
+    doc: str = ""
+    aliases: Mapping[str, str] = field(default_factory=dict)  # common misspellings → key
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def json_schema(self) -> dict[str, Any]:
+        props: dict[str, Any] = {}
+        for f in self.fields:
+            sub = dict(f.spec.json_schema())
+            if f.doc:
+                sub["description"] = f.doc
+            if not f.required:
+                sub = {"anyOf": [sub, {"type": "null"}], "description": f.doc}
+            props[f.name] = sub
+        out: dict[str, Any] = {
+            "type": "object",
+            "title": self.title,
+            "properties": props,
+            "required": [f.name for f in self.fields if f.required],
+            "additionalProperties": False,
+        }
+        if self.doc:
+            out["description"] = self.doc
+        return out
+
+    def describe(self) -> str:
+        return self.title
+
+
+# ---------------------------------------------------------------- the walker
+
+
+@dataclass
+class Located:
+    """Where every value and key of a document sits, by path (`("milestones", 2, "due")`)."""
+
+    values: dict[Path_, Pos] = field(default_factory=dict)
+    keys: dict[Path_, Pos] = field(default_factory=dict)
+
+    def value(self, path: Path_) -> Pos:
+        """The position of a value, else of its key, else of the nearest located parent."""
+        while path:
+            if path in self.values:
+                return self.values[path]
+            if path in self.keys:
+                return self.keys[path]
+            path = path[:-1]
+        return self.values.get((), Pos(1, 1))
+
+    def key(self, path: Path_) -> Pos:
+        return self.keys.get(path) or self.value(path)
+
+
+def pos_of(node: yaml.Node, line_offset: int) -> Pos:
+    start, end = node.start_mark, node.end_mark
+    line = start.line + 1 + line_offset
+    col = start.column + 1
+    end_col = end.column + 1 if end.line == start.line and end.column > start.column else None
+    return Pos(line, col, end_col)
+
+
+Reporter = Callable[[str, Pos, str, str], None]
+
+
+class Walker:
+    """Validates a node tree against a Spec, collecting problems instead of stopping."""
+
+    def __init__(self, report: Reporter, line_offset: int = 0) -> None:
+        self.report = report
+        self.offset = line_offset
+        self.located = Located()
+        self._seen: set[int] = set()
+
+    def walk(self, node: yaml.Node, spec: Spec, path: Path_ = ()) -> Any:
+        pos = pos_of(node, self.offset)
+        self.located.values[path] = pos
+        if id(node) in self._seen:
+            self.report(
+                "MAP100",
+                pos,
+                "YAML alias (*name) reuses a value from elsewhere in the file",
+                "write the value out in full: each fact on its own line",
+            )
+            return INVALID
+        self._seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode) and node.tag and not _STD_TAG.match(node.tag):
+            self.report("MAP103", pos, f"YAML tag `{node.tag}` is not supported", "remove the tag")
+            return INVALID
+        if isinstance(spec, Record):
+            return self._record(node, spec, path, pos)
+        if isinstance(spec, ListOf):
+            return self._list(node, spec, path, pos)
+        if isinstance(spec, MapOf):
+            return self._map(node, spec, path, pos)
+        return self._scalar(node, spec, path, pos)
+
+    def _name(self, path: Path_) -> str:
+        parts = [str(p) for p in path if isinstance(p, str)]
+        return parts[-1] if parts else "value"
+
+    def _wrong_type(self, node: yaml.Node, spec: Spec, path: Path_, pos: Pos) -> _Invalid:
+        got = _KIND_WORDS[node_kind(node)]
+        hint = f"write {spec.describe()}"
+        if isinstance(spec, Text) and isinstance(node, yaml.ScalarNode):
+            hint = f'put the value in quotes: "{node.value}"'
+        elif isinstance(spec, ListOf) and isinstance(node, yaml.ScalarNode):
+            hint = f"write a list, e.g. `{self._name(path)}: [{node.value}]`"
+        self.report(
+            "MAP103", pos, f"`{self._name(path)}` should be {spec.describe()}, not {got}", hint
+        )
+        return INVALID
+
+    def _mapping_items(
+        self, node: yaml.MappingNode, path: Path_
+    ) -> Iterator[tuple[str, yaml.Node, Pos]]:
+        """Key/value pairs of a mapping; duplicate and non-text keys are reported and skipped."""
+        first: dict[str, Pos] = {}
+        for key_node, value_node in node.value:
+            kpos = pos_of(key_node, self.offset)
+            if not isinstance(key_node, yaml.ScalarNode) or scalar_kind(key_node) == "null":
+                self.report("MAP103", kpos, "a key must be a plain word", "write `key: value`")
+                continue
+            key = key_node.value
+            if key == "<<":
+                self.report(
+                    "MAP100", kpos, "YAML merge keys (<<) are not supported",
+                    "write the keys out in full",
+                )
+                continue
+            if key in first:
+                self.report(
+                    "MAP100",
+                    kpos,
+                    f"duplicate key `{key}` (first on line {first[key].line}); "
+                    "YAML would keep only the last value and silently drop the other",
+                    "keep one of the two lines",
+                )
+                continue
+            first[key] = kpos
+            self.located.keys[(*path, key)] = kpos
+            yield key, value_node, kpos
+
+    def _record(self, node: yaml.Node, spec: Record, path: Path_, pos: Pos) -> Any:
+        if not isinstance(node, yaml.MappingNode):
+            if isinstance(node, yaml.ScalarNode) and scalar_kind(node) == "null":
+                self.report(
+                    "MAP101", pos, f"`{self._name(path)}` is empty", f"fill in {spec.title}"
+                )
+                return INVALID
+            return self._wrong_type(node, spec, path, pos)
+        out: dict[str, Any] = {}
+        for key, value_node, kpos in self._mapping_items(node, path):
+            f = spec.field(key)
+            if f is None:
+                self.report("MAP102", kpos, f"unknown key `{key}` in {spec.title}",
+                            _did_you_mean(key, spec))
+                continue
+            if isinstance(value_node, yaml.ScalarNode) and scalar_kind(value_node) == "null":
+                self.located.values[(*path, key)] = pos_of(value_node, self.offset)
+                if f.required:
+                    self.report("MAP101", kpos, f"`{key}` is empty", f"give {key} a value")
+                    out[key] = INVALID
+                continue  # an empty optional key is the same as no key
+            out[key] = self.walk(value_node, f.spec, (*path, key))
+        for f in spec.fields:
+            if f.required and f.name not in out:
+                self.report(
+                    "MAP101",
+                    pos,
+                    f"{spec.title} is missing the required key `{f.name}`",
+                    f"add `{f.name}:` ({f.doc or f.spec.describe()})",
+                )
+        return out
+
+    def _list(self, node: yaml.Node, spec: ListOf, path: Path_, pos: Pos) -> Any:
+        if not isinstance(node, yaml.SequenceNode):
+            return self._wrong_type(node, spec, path, pos)
+        return [self.walk(item, spec.item, (*path, i)) for i, item in enumerate(node.value)]
+
+    def _map(self, node: yaml.Node, spec: MapOf, path: Path_, pos: Pos) -> Any:
+        if not isinstance(node, yaml.MappingNode):
+            return self._wrong_type(node, spec, path, pos)
+        out: dict[str, Any] = {}
+        for key, value_node, kpos in self._mapping_items(node, path):
+            if spec.keys and key not in spec.keys:
+                close = difflib.get_close_matches(key, spec.keys, n=1)
+                hint = f"did you mean `{close[0]}`?" if close else "known: " + ", ".join(spec.keys)
+                self.report("MAP102", kpos, f"unknown key `{key}`", hint)
+                continue
+            if spec.key_pattern and not re.match(spec.key_pattern, key):
+                self.report("MAP102", kpos, f"unknown key `{key}`", "check the spelling")
+                continue
+            out[key] = self.walk(value_node, spec.value, (*path, key))
+        return out
+
+    def _scalar(self, node: yaml.Node, spec: Spec, path: Path_, pos: Pos) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            return self._wrong_type(node, spec, path, pos)
+        kind = scalar_kind(node)
+        value: str = node.value
+        name = self._name(path)
+        if isinstance(spec, Date):
+            if kind not in ("text", "int"):
+                return self._wrong_type(node, spec, path, pos)
+            return parse_date(value, name, pos, self.report)
+        if isinstance(spec, Text):
+            if kind != "text":
+                return self._wrong_type(node, spec, path, pos)
+            value = value.strip()
+            if not value:
+                self.report("MAP101", pos, f"`{name}` is empty", f"give {name} a value")
+                return INVALID
+            if spec.words and value not in spec.words:
+                close = difflib.get_close_matches(value.lower(), spec.words, n=1)
+                hint = f"did you mean `{close[0]}`? " if close else ""
+                self.report(
+                    "MAP103",
+                    pos,
+                    f"`{name}` is `{value}`, not one of {spec.describe()}",
+                    hint + "use one of: " + ", ".join(spec.words),
+                )
+                return INVALID
+            return value
+        if isinstance(spec, Int):
+            if kind != "int" or not _INT.match(value) or not value.lstrip("+-").isdigit():
+                return self._wrong_type(node, spec, path, pos)
+            number = int(value)
+            lo, hi = spec.minimum, spec.maximum
+            if (lo is not None and number < lo) or (hi is not None and number > hi):
+                self.report(
+                    "MAP103", pos, f"`{name}` is {number}, outside {spec.describe()}",
+                    f"use {spec.describe()}",
+                )
+                return INVALID
+            return number
+        if isinstance(spec, Number):
+            if kind not in ("int", "float"):
+                return self._wrong_type(node, spec, path, pos)
+            number = float(value)
+            if number < spec.minimum:
+                self.report("MAP103", pos, f"`{name}` must be at least {spec.minimum}", "")
+                return INVALID
+            return number
+        raise TypeError(spec)  # pragma: no cover - every spec type is handled above
+
+
+def parse_date(value: str, name: str, pos: Pos, report: Reporter) -> Any:
+    """An ISO calendar date, or INVALID with a MAP104 that says what is wrong."""
+    text = value.strip()
+    if _ISO_DATE.match(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError as exc:
+            report("MAP104", pos, f"`{name}: {text}` is not a real date ({exc})",
+                   "check the month and day")
+            return INVALID
+    if _DATETIME.match(text):
+        problem = f"`{name}: {text}` is a date and time"
+        hint = f"write the date only: {text[:10]}"
+    elif _LOOSE_DATE.match(text):
+        y, m, d = text.split("-")
+        problem = f"`{name}: {text}` is not an ISO date"
+        hint = f"pad month and day with zeros: {y}-{int(m):02d}-{int(d):02d}"
+    else:
+        problem = f"`{name}: {text}` is not an ISO date"
+        hint = "write the date as YYYY-MM-DD, e.g. 2026-11-10"
+    report("MAP104", pos, problem, hint)
+    return INVALID
+
+
+def _did_you_mean(key: str, spec: Record) -> str:
+    names = [f.name for f in spec.fields]
+    if key in spec.aliases:
+        return f"did you mean `{spec.aliases[key]}`?"
+    close = difflib.get_close_matches(key.lower(), names, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean `{close[0]}`?"
+    return "known keys here: " + ", ".join(names)
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """A "did you mean" sentence for a reference, or the list of choices when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean `{close[0]}`?"
+    if not choices:
+        return ""
+    shown = ", ".join(f"`{c}`" for c in list(choices)[:8])
+    return "known: " + shown + (", …" if len(choices) > 8 else "")
+
+
+def diagnostic_reporter(
+    sink: list[Diagnostic], path: str, lines: Sequence[str]
+) -> Reporter:
+    """A Reporter that appends error Diagnostics for `path` to `sink`."""
+
+    def report(code: str, pos: Pos, message: str, hint: str) -> None:
+        source = lines[pos.line - 1] if 0 < pos.line <= len(lines) else None
+        sink.append(Diagnostic(path, pos, code, "error", message, hint, source))
+
+    return report
