@@ -40,7 +40,8 @@ def discover(paths: Sequence[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             found.extend(
-                p for p in sorted(path.rglob("*.md"))
+                p
+                for p in sorted(path.rglob("*.md"))
                 if p.name.lower() != "readme.md"
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
@@ -103,8 +104,11 @@ def deal_findings(
     for f in run_findings(ctx):
         pos = parsed.located.key(f.path) if f.at_key else parsed.located.value(f.path)
         source = parsed.lines[pos.line - 1] if 0 < pos.line <= len(parsed.lines) else None
-        out.append(Diagnostic(parsed.display, pos, f.code, severity_for(f.code, config),
-                              f.message, f.hint, source))
+        out.append(
+            Diagnostic(
+                parsed.display, pos, f.code, severity_for(f.code, config), f.message, f.hint, source
+            )
+        )
     return out
 
 

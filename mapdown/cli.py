@@ -18,8 +18,9 @@ from mapdown import __version__
 class IsoDate(click.ParamType):
     name = "DATE"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-                ) -> dt.date:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> dt.date:
         if isinstance(value, dt.date):
             return value
         try:
@@ -66,11 +67,15 @@ def use_color() -> bool | None:
 
 
 config_option = click.option(
-    "--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Settings file (default: mapdown.yaml at the repository root).",
 )
 as_of_option = click.option(
-    "--as-of", type=DATE, default=None,
+    "--as-of",
+    type=DATE,
+    default=None,
     help="Judge as of this day, YYYY-MM-DD (default: today in the configured time zone).",
 )
 
@@ -84,12 +89,19 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @as_of_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("--strict", is_flag=True, help="Fail on warnings (findings) too.")
 @config_option
-def check(paths: tuple[Path, ...], as_of: dt.date | None, fmt: str, strict: bool,
-          config_file: Path | None) -> None:
+def check(
+    paths: tuple[Path, ...], as_of: dt.date | None, fmt: str, strict: bool, config_file: Path | None
+) -> None:
     """Validate deal files and report findings.
 
     PATHS are deal files or folders (default: the repository's deals/). Exit 0 when there is
@@ -165,22 +177,43 @@ def schema(config_schema: bool) -> None:
 @cli.command()
 @click.argument("deal_id")
 @click.option("--customer", required=True, help="The buying organisation.")
-@click.option("--go-live", "go_live", type=DATE, required=True,
-              help="The customer's production go-live, YYYY-MM-DD.")
+@click.option(
+    "--go-live",
+    "go_live",
+    type=DATE,
+    required=True,
+    help="The customer's production go-live, YYYY-MM-DD.",
+)
 @click.option("--close", type=DATE, default=None, help="Target signature date.")
 @click.option("--deadline", type=DATE, default=None, help="The customer's external deadline.")
 @click.option("--title", default=None, help="Display name (default: the customer's name).")
 @config_option
-def new(deal_id: str, customer: str, go_live: dt.date, close: dt.date | None,
-        deadline: dt.date | None, title: str | None, config_file: Path | None) -> None:
+def new(
+    deal_id: str,
+    customer: str,
+    go_live: dt.date,
+    close: dt.date | None,
+    deadline: dt.date | None,
+    title: str | None,
+    config_file: Path | None,
+) -> None:
     """Start a deal file planned backward from the customer's go-live."""
     from mapdown.new import create_deal
 
     ws = workspace(config_file)
-    path = create_deal(ws.deals_dir(), deal_id, customer=customer, go_live=go_live,
-                       close=close, deadline=deadline, title=title)
+    path = create_deal(
+        ws.deals_dir(),
+        deal_id,
+        customer=customer,
+        go_live=go_live,
+        close=close,
+        deadline=deadline,
+        title=title,
+    )
     from mapdown.check import display_path
 
     click.echo(f"Created {display_path(path, ws.cwd)}.")
-    click.echo("Next: name a person for every `TBD` owner, then send the dates to your champion "
-               "to confirm in writing. `mapdown check` shows what is still open.")
+    click.echo(
+        "Next: name a person for every `TBD` owner, then send the dates to your champion "
+        "to confirm in writing. `mapdown check` shows what is still open."
+    )

@@ -17,15 +17,53 @@ CONFIG_NAME = "mapdown.yaml"
 
 DEFAULT_TEAM_WORDS = (
     # functions named instead of a person
-    "legal", "procurement", "purchasing", "sourcing", "it", "security", "infosec", "finance",
-    "compliance", "risk", "customer", "client", "vendor", "engineering", "operations", "ops",
-    "management", "leadership", "executive", "executives", "exec", "hr", "architecture",
-    "accounting", "audit",
+    "legal",
+    "procurement",
+    "purchasing",
+    "sourcing",
+    "it",
+    "security",
+    "infosec",
+    "finance",
+    "compliance",
+    "risk",
+    "customer",
+    "client",
+    "vendor",
+    "engineering",
+    "operations",
+    "ops",
+    "management",
+    "leadership",
+    "executive",
+    "executives",
+    "exec",
+    "hr",
+    "architecture",
+    "accounting",
+    "audit",
     # words that mark a group
-    "team", "teams", "department", "dept", "group", "office", "committee", "board", "desk",
-    "staff", "function",
+    "team",
+    "teams",
+    "department",
+    "dept",
+    "group",
+    "office",
+    "committee",
+    "board",
+    "desk",
+    "staff",
+    "function",
     # placeholders
-    "tbd", "tba", "tbc", "unknown", "someone", "somebody", "todo", "n/a", "na",
+    "tbd",
+    "tba",
+    "tbc",
+    "unknown",
+    "someone",
+    "somebody",
+    "todo",
+    "n/a",
+    "na",
 )
 
 # The customer-internal steps every MAP is expected to show as rows (MAP208). A row counts when
@@ -34,30 +72,77 @@ DEFAULT_TEAM_WORDS = (
 DEFAULT_INTERNAL_STEPS: tuple[dict[str, Any], ...] = (
     {
         "name": "security review",
-        "keywords": ["security", "infosec", "tpra", "third-party risk", "third party risk",
-                     "risk assessment", "vendor risk", "soc 2", "soc2", "penetration test",
-                     "pen test", "security questionnaire"],
+        "keywords": [
+            "security",
+            "infosec",
+            "tpra",
+            "third-party risk",
+            "third party risk",
+            "risk assessment",
+            "vendor risk",
+            "soc 2",
+            "soc2",
+            "penetration test",
+            "pen test",
+            "security questionnaire",
+        ],
     },
     {
         "name": "legal review",
-        "keywords": ["legal", "msa", "redline", "redlines", "contract review", "counsel",
-                     "dpa", "data processing agreement", "terms and conditions"],
+        "keywords": [
+            "legal",
+            "msa",
+            "redline",
+            "redlines",
+            "contract review",
+            "counsel",
+            "dpa",
+            "data processing agreement",
+            "terms and conditions",
+        ],
     },
     {
         "name": "procurement or vendor registration",
-        "keywords": ["procurement", "vendor registration", "supplier registration",
-                     "vendor onboarding", "supplier onboarding", "supplier portal", "sourcing",
-                     "purchase order", "po", "purchasing", "vendor setup"],
+        "keywords": [
+            "procurement",
+            "vendor registration",
+            "supplier registration",
+            "vendor onboarding",
+            "supplier onboarding",
+            "supplier portal",
+            "sourcing",
+            "purchase order",
+            "po",
+            "purchasing",
+            "vendor setup",
+        ],
     },
     {
         "name": "approval committee",
-        "keywords": ["committee", "board", "council", "steering", "steerco",
-                     "capital approval", "investment approval"],
+        "keywords": [
+            "committee",
+            "board",
+            "council",
+            "steering",
+            "steerco",
+            "capital approval",
+            "investment approval",
+        ],
     },
     {
         "name": "signature by the economic buyer",
-        "keywords": ["sign", "signs", "signed", "signature", "countersign", "countersigned",
-                     "execute", "executed", "execution", "order form"],
+        "keywords": [
+            "sign",
+            "signs",
+            "signed",
+            "signature",
+            "countersign",
+            "countersigned",
+            "execute",
+            "executed",
+            "execution",
+            "order form",
+        ],
         "role": "economic buyer",
     },
 )
@@ -68,8 +153,12 @@ INTERNAL_STEP = Record(
     "internal step",
     (
         Field("name", Text(), True, "What the step is, as the finding names it."),
-        Field("keywords", ListOf(Text()), True,
-              "Words that mark a row as this step (whole words, any case)."),
+        Field(
+            "keywords",
+            ListOf(Text()),
+            True,
+            "Words that mark a row as this step (whole words, any case).",
+        ),
         Field("role", Text(), doc="When set, the row's owner must have this role."),
     ),
 )
@@ -85,40 +174,78 @@ SITE = Record(
 CONFIG = Record(
     "mapdown.yaml",
     (
-        Field("timezone", Text(), doc="IANA time zone that days and ISO weeks are cut in.",
-              default="UTC"),
-        Field("fiscal_year_start", Int(1, 12),
-              doc="Month (1–12) the vendor's fiscal year starts; quarters follow.", default=1),
-        Field("confirmation_window_days", Int(1, 365),
-              doc="Days ahead counted by the confirmation rate and MAP203.", default=30),
-        Field("team_words", ListOf(Text()),
-              doc="Words that mark a team, function or placeholder rather than a person "
-              "(MAP201).", default=DEFAULT_TEAM_WORDS),
-        Field("internal_steps", ListOf(INTERNAL_STEP),
-              doc="Customer-internal steps expected in every MAP (MAP208).",
-              default=DEFAULT_INTERNAL_STEPS),
-        Field("min_customer_people", Int(1, 50),
-              doc="Distinct customer people expected as owners or confirmers (MAP206).",
-              default=4),
-        Field("quarter_end_days", Int(0, 92),
-              doc="Days before the fiscal quarter end that make a close quarter-anchored "
-              "(MAP211).", default=7),
-        Field("quiet_days", Int(1, 365),
-              doc="Days without a confirmation or review before MAP213.", default=14),
+        Field(
+            "timezone",
+            Text(),
+            doc="IANA time zone that days and ISO weeks are cut in.",
+            default="UTC",
+        ),
+        Field(
+            "fiscal_year_start",
+            Int(1, 12),
+            doc="Month (1–12) the vendor's fiscal year starts; quarters follow.",
+            default=1,
+        ),
+        Field(
+            "confirmation_window_days",
+            Int(1, 365),
+            doc="Days ahead counted by the confirmation rate and MAP203.",
+            default=30,
+        ),
+        Field(
+            "team_words",
+            ListOf(Text()),
+            doc="Words that mark a team, function or placeholder rather than a person (MAP201).",
+            default=DEFAULT_TEAM_WORDS,
+        ),
+        Field(
+            "internal_steps",
+            ListOf(INTERNAL_STEP),
+            doc="Customer-internal steps expected in every MAP (MAP208).",
+            default=DEFAULT_INTERNAL_STEPS,
+        ),
+        Field(
+            "min_customer_people",
+            Int(1, 50),
+            doc="Distinct customer people expected as owners or confirmers (MAP206).",
+            default=4,
+        ),
+        Field(
+            "quarter_end_days",
+            Int(0, 92),
+            doc="Days before the fiscal quarter end that make a close quarter-anchored (MAP211).",
+            default=7,
+        ),
+        Field(
+            "quiet_days",
+            Int(1, 365),
+            doc="Days without a confirmation or review before MAP213.",
+            default=14,
+        ),
         Field("slip_days", Int(1, 365), doc="How far back MAP214 looks for slips.", default=7),
         Field("plan_size_min", Int(0, 1000), doc="Fewest open steps (MAP217).", default=6),
         Field("plan_size_max", Int(1, 1000), doc="Most open steps (MAP217).", default=30),
-        Field("severity", MapOf(Text(SEVERITY_LEVELS), key_pattern=r"^MAP2\d\d$"),
-              doc="Severity per finding code: `error`, `warning` or `off`.", default={}),
-        Field("score_weights", MapOf(Number()), doc="Weights of the health score's parts.",
-              default={}),
+        Field(
+            "severity",
+            MapOf(Text(SEVERITY_LEVELS), key_pattern=r"^MAP2\d\d$"),
+            doc="Severity per finding code: `error`, `warning` or `off`.",
+            default={},
+        ),
+        Field(
+            "score_weights", MapOf(Number()), doc="Weights of the health score's parts.", default={}
+        ),
         Field("deals_dir", Text(), doc="Folder holding the deal files.", default="deals"),
         Field("site", SITE, doc="The published dashboard."),
     ),
     doc="Settings of a mapdown deals repository. Every key is optional.",
-    aliases={"tz": "timezone", "time_zone": "timezone", "window": "confirmation_window_days",
-             "fiscal_year": "fiscal_year_start", "severities": "severity",
-             "weights": "score_weights"},
+    aliases={
+        "tz": "timezone",
+        "time_zone": "timezone",
+        "window": "confirmation_window_days",
+        "fiscal_year": "fiscal_year_start",
+        "severities": "severity",
+        "weights": "score_weights",
+    },
 )
 
 
@@ -136,8 +263,7 @@ class Config:
     confirmation_window_days: int = 30
     team_words: tuple[str, ...] = DEFAULT_TEAM_WORDS
     internal_steps: tuple[InternalStep, ...] = tuple(
-        InternalStep(s["name"], tuple(s["keywords"]), s.get("role"))
-        for s in DEFAULT_INTERNAL_STEPS
+        InternalStep(s["name"], tuple(s["keywords"]), s.get("role")) for s in DEFAULT_INTERNAL_STEPS
     )
     min_customer_people: int = 4
     quarter_end_days: int = 7
@@ -174,8 +300,9 @@ def load_config(path: Path | None) -> Config:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
-        raise ConfigError(f"{display}:{line}: YAML syntax error: "
-                          f"{getattr(exc, 'problem', exc)}") from exc
+        raise ConfigError(
+            f"{display}:{line}: YAML syntax error: {getattr(exc, 'problem', exc)}"
+        ) from exc
     if node is None:
         return Config(path=path)
     data, _, problems = validate_record(node, CONFIG, display, lines, 0)
@@ -184,10 +311,17 @@ def load_config(path: Path | None) -> Config:
             zoneinfo.ZoneInfo(data["timezone"])
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             line = _line_of(lines, "timezone")
-            problems.append(Diagnostic(display, Pos(line, 1), "MAP103", "error",
-                                       f"unknown time zone `{data['timezone']}`",
-                                       "use an IANA name such as Europe/Berlin or "
-                                       "America/New_York", lines[line - 1] if lines else None))
+            problems.append(
+                Diagnostic(
+                    display,
+                    Pos(line, 1),
+                    "MAP103",
+                    "error",
+                    f"unknown time zone `{data['timezone']}`",
+                    "use an IANA name such as Europe/Berlin or America/New_York",
+                    lines[line - 1] if lines else None,
+                )
+            )
     if problems:
         raise ConfigError("invalid config:\n" + render_text(problems))
     assert isinstance(data, dict)
@@ -202,8 +336,12 @@ def load_config(path: Path | None) -> Config:
         )
     if kwargs.get("plan_size_min", 6) > kwargs.get("plan_size_max", 30):
         raise ConfigError(f"{display}: plan_size_min is larger than plan_size_max")
-    return Config(**kwargs, site_title=site.get("title", "Deal plans"),
-                  base_url=site.get("base_url"), path=path)
+    return Config(
+        **kwargs,
+        site_title=site.get("title", "Deal plans"),
+        base_url=site.get("base_url"),
+        path=path,
+    )
 
 
 def _line_of(lines: list[str], key: str) -> int:

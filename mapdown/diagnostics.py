@@ -94,8 +94,9 @@ def render_text(diags: Sequence[Diagnostic], color: bool = False) -> str:
     out: list[str] = []
     for d in diags:
         sev = d.severity
-        label = click.style(sev, fg="red" if sev == "error" else "yellow", bold=True) if color \
-            else sev
+        label = (
+            click.style(sev, fg="red" if sev == "error" else "yellow", bold=True) if color else sev
+        )
         out.append(f"{d.path}:{d.pos.line}:{d.pos.col}: {label} {d.code} {d.message}")
         if d.source is not None:
             number = str(d.pos.line)
@@ -155,6 +156,7 @@ def render_github(diags: Sequence[Diagnostic], path_for: dict[str, str] | None =
             )
         )
         # The rest still reach the log, as plain lines.
-        out.extend(f"{d.path}:{d.pos.line}:{d.pos.col}: {d.severity} {d.code} {d.message}"
-                   for d in hidden)
+        out.extend(
+            f"{d.path}:{d.pos.line}:{d.pos.col}: {d.severity} {d.code} {d.message}" for d in hidden
+        )
     return "\n".join(out)

@@ -44,35 +44,98 @@ PEOPLE = (
 )
 
 STEPS = (
-    TemplateStep("technical-validation", "Technical validation completed", "technical",
-                 "TBD champion", 14, "Validation results accepted by the champion in writing"),
-    TemplateStep("security-review", "Security review completed", "technical",
-                 "TBD security owner", 21,
-                 "Security assessment issued with no open high findings",
-                 ("technical-validation",)),
-    TemplateStep("business-case", "Business case agreed with the champion", "business",
-                 "TBD champion", 10, "Business case document signed off by the champion"),
-    TemplateStep("approval-committee", "Approval committee decision", "business",
-                 "TBD economic buyer", 7, "Committee minutes record approval to proceed",
-                 ("business-case",)),
-    TemplateStep("legal-review", "Legal review: MSA redlines returned", "paper",
-                 "TBD counsel", 21, "Redlined MSA returned by counsel"),
-    TemplateStep("vendor-registration", "Procurement: vendor registration completed", "paper",
-                 "TBD sourcing lead", 14, "Vendor number issued in the customer's supplier system"),
-    TemplateStep("signature", "Order form signed by the economic buyer", "paper",
-                 "TBD economic buyer", 3, "Countersigned order form and PO number",
-                 ("security-review", "approval-committee", "legal-review", "vendor-registration")),
-    TemplateStep("kickoff", "Implementation kickoff", "technical", "TBD account executive", 5,
-                 "Kickoff deck and project plan accepted by the champion", ("signature",)),
-    TemplateStep("implementation", "Implementation and user acceptance testing", "technical",
-                 "TBD account executive", 35, "UAT sign-off by the champion", ("kickoff",)),
-    TemplateStep("go-live-readiness", "Go-live readiness sign-off", "technical", "TBD champion",
-                 3, "Signed go-live readiness checklist", ("implementation",)),
+    TemplateStep(
+        "technical-validation",
+        "Technical validation completed",
+        "technical",
+        "TBD champion",
+        14,
+        "Validation results accepted by the champion in writing",
+    ),
+    TemplateStep(
+        "security-review",
+        "Security review completed",
+        "technical",
+        "TBD security owner",
+        21,
+        "Security assessment issued with no open high findings",
+        ("technical-validation",),
+    ),
+    TemplateStep(
+        "business-case",
+        "Business case agreed with the champion",
+        "business",
+        "TBD champion",
+        10,
+        "Business case document signed off by the champion",
+    ),
+    TemplateStep(
+        "approval-committee",
+        "Approval committee decision",
+        "business",
+        "TBD economic buyer",
+        7,
+        "Committee minutes record approval to proceed",
+        ("business-case",),
+    ),
+    TemplateStep(
+        "legal-review",
+        "Legal review: MSA redlines returned",
+        "paper",
+        "TBD counsel",
+        21,
+        "Redlined MSA returned by counsel",
+    ),
+    TemplateStep(
+        "vendor-registration",
+        "Procurement: vendor registration completed",
+        "paper",
+        "TBD sourcing lead",
+        14,
+        "Vendor number issued in the customer's supplier system",
+    ),
+    TemplateStep(
+        "signature",
+        "Order form signed by the economic buyer",
+        "paper",
+        "TBD economic buyer",
+        3,
+        "Countersigned order form and PO number",
+        ("security-review", "approval-committee", "legal-review", "vendor-registration"),
+    ),
+    TemplateStep(
+        "kickoff",
+        "Implementation kickoff",
+        "technical",
+        "TBD account executive",
+        5,
+        "Kickoff deck and project plan accepted by the champion",
+        ("signature",),
+    ),
+    TemplateStep(
+        "implementation",
+        "Implementation and user acceptance testing",
+        "technical",
+        "TBD account executive",
+        35,
+        "UAT sign-off by the champion",
+        ("kickoff",),
+    ),
+    TemplateStep(
+        "go-live-readiness",
+        "Go-live readiness sign-off",
+        "technical",
+        "TBD champion",
+        3,
+        "Signed go-live readiness checklist",
+        ("implementation",),
+    ),
 )
 
 
-def schedule(go_live: dt.date, close: dt.date | None, buffer_days: int = BUFFER_DAYS
-             ) -> dict[str, tuple[dt.date, dt.date]]:
+def schedule(
+    go_live: dt.date, close: dt.date | None, buffer_days: int = BUFFER_DAYS
+) -> dict[str, tuple[dt.date, dt.date]]:
     """(start, due) per template step: as late as the chain allows, less the buffer."""
     plan = [PlanStep(s.id, s.track, s.duration, s.after) for s in STEPS]
     finish = latest_finish(plan, go_live, close)
@@ -91,11 +154,21 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def render(deal_id: str, customer: str, go_live: dt.date, close: dt.date | None,
-           deadline: dt.date | None, title: str | None) -> str:
+def render(
+    deal_id: str,
+    customer: str,
+    go_live: dt.date,
+    close: dt.date | None,
+    deadline: dt.date | None,
+    title: str | None,
+) -> str:
     dates = schedule(go_live, close)
-    out = ["---", f"title: {_q(title or customer)}", f"customer: {_q(customer)}",
-           f"go_live: {go_live}  # the customer's production go-live: the anchor of the plan"]
+    out = [
+        "---",
+        f"title: {_q(title or customer)}",
+        f"customer: {_q(customer)}",
+        f"go_live: {go_live}  # the customer's production go-live: the anchor of the plan",
+    ]
     if deadline:
         out.append(f"deadline: {deadline}")
         out.append('deadline_reason: "TBD: why the customer must be live by then"')
@@ -110,23 +183,44 @@ def render(deal_id: str, customer: str, go_live: dt.date, close: dt.date | None,
     out.append("milestones:")
     for s in STEPS:
         start, due = dates[s.id]
-        out += [f"  - id: {s.id}", f"    step: {s.step}", f"    track: {s.track}",
-                f"    owner: {s.owner}", f"    start: {start}", f"    due: {due}",
-                f"    exit: {s.exit}"]
+        out += [
+            f"  - id: {s.id}",
+            f"    step: {s.step}",
+            f"    track: {s.track}",
+            f"    owner: {s.owner}",
+            f"    start: {start}",
+            f"    due: {due}",
+            f"    exit: {s.exit}",
+        ]
         if s.after:
             out.append(f"    after: [{', '.join(s.after)}]")
-    out += ["---", "", "## Notes", "",
-            "Why this deal, why now, and what the customer's go-live date depends on.", ""]
+    out += [
+        "---",
+        "",
+        "## Notes",
+        "",
+        "Why this deal, why now, and what the customer's go-live date depends on.",
+        "",
+    ]
     return "\n".join(out)
 
 
-def create_deal(deals_dir: Path, deal_id: str, *, customer: str, go_live: dt.date,
-                close: dt.date | None = None, deadline: dt.date | None = None,
-                title: str | None = None) -> Path:
+def create_deal(
+    deals_dir: Path,
+    deal_id: str,
+    *,
+    customer: str,
+    go_live: dt.date,
+    close: dt.date | None = None,
+    deadline: dt.date | None = None,
+    title: str | None = None,
+) -> Path:
     """Write deals/<id>.md; refuses to overwrite, and never leaves a half-written file."""
     if not SLUG.match(deal_id):
-        raise UsageProblem(f"`{deal_id}` is not a deal id: use lowercase letters, digits and "
-                           "dashes, e.g. harbor-federal")
+        raise UsageProblem(
+            f"`{deal_id}` is not a deal id: use lowercase letters, digits and "
+            "dashes, e.g. harbor-federal"
+        )
     if not customer.strip():
         raise UsageProblem("--customer is empty")
     target = deals_dir / f"{deal_id}.md"
@@ -141,8 +235,9 @@ def create_deal(deals_dir: Path, deal_id: str, *, customer: str, go_live: dt.dat
         try:
             os.link(tmp, target)  # atomic, and fails if the target appeared meanwhile
         except FileExistsError:
-            raise UsageProblem(f"{target} already exists; mapdown new never overwrites a deal"
-                               ) from None
+            raise UsageProblem(
+                f"{target} already exists; mapdown new never overwrites a deal"
+            ) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
     return target

@@ -79,7 +79,10 @@ def decode(raw: bytes, display: str, sink: list[Diagnostic]) -> str | None:
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         sink.append(
             Diagnostic(
-                display, Pos(line, col), "MAP100", "error",
+                display,
+                Pos(line, col),
+                "MAP100",
+                "error",
                 f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x} at line {line})",
                 "save the file as UTF-8",
             )
@@ -93,13 +96,24 @@ def split_front_matter(text: str, display: str, sink: list[Diagnostic]) -> Sourc
     lines = text.splitlines()
     source = Source(display, lines)
     if not text.strip():
-        sink.append(Diagnostic(display, Pos(1, 1), "MAP100", "error", "the file is empty",
-                               "start it with front matter: run `mapdown new` for a template"))
+        sink.append(
+            Diagnostic(
+                display,
+                Pos(1, 1),
+                "MAP100",
+                "error",
+                "the file is empty",
+                "start it with front matter: run `mapdown new` for a template",
+            )
+        )
         return None
     if lines[0].rstrip() != "---":
         sink.append(
             Diagnostic(
-                display, Pos(1, 1), "MAP100", "error",
+                display,
+                Pos(1, 1),
+                "MAP100",
+                "error",
                 "no front matter: a MAP file starts with a line `---`",
                 "put the deal's YAML between two `---` lines at the top of the file",
                 lines[0],
@@ -110,7 +124,10 @@ def split_front_matter(text: str, display: str, sink: list[Diagnostic]) -> Sourc
     if end is None:
         sink.append(
             Diagnostic(
-                display, Pos(1, 1, 4), "MAP100", "error",
+                display,
+                Pos(1, 1, 4),
+                "MAP100",
+                "error",
                 "the front matter opened on line 1 is never closed",
                 "add a line `---` after the last YAML line, before the notes",
                 lines[0],
@@ -136,8 +153,15 @@ def _yaml_error(exc: yaml.YAMLError, source: Source, sink: list[Diagnostic]) -> 
     elif "mapping values are not allowed" in problem:
         hint = 'a text with ": " in it needs quotes: key: "text: more text"'
     sink.append(
-        Diagnostic(source.display, Pos(line, col), "MAP100", "error", message, hint,
-                   text_line if mark else None)
+        Diagnostic(
+            source.display,
+            Pos(line, col),
+            "MAP100",
+            "error",
+            message,
+            hint,
+            text_line if mark else None,
+        )
     )
 
 
@@ -155,25 +179,42 @@ def parse_text(text: str, display: str, deal_id: str, path: Path | None = None) 
         _yaml_error(exc, source, sink)
         return result
     except RecursionError:
-        sink.append(Diagnostic(display, Pos(source.front_line, 1), "MAP100", "error",
-                               "the front matter is nested too deeply to be a MAP",
-                               "a MAP nests at most three levels: deal, list, item"))
+        sink.append(
+            Diagnostic(
+                display,
+                Pos(source.front_line, 1),
+                "MAP100",
+                "error",
+                "the front matter is nested too deeply to be a MAP",
+                "a MAP nests at most three levels: deal, list, item",
+            )
+        )
         return result
     report = diagnostic_reporter(sink, display, source.lines)
     if node is None or not isinstance(node, yaml.MappingNode):
-        what = "empty" if node is None else (
-            "a list" if isinstance(node, yaml.SequenceNode) else "a single value")
+        what = (
+            "empty"
+            if node is None
+            else ("a list" if isinstance(node, yaml.SequenceNode) else "a single value")
+        )
         line = source.front_line + (node.start_mark.line if node is not None else 0)
-        report("MAP100", Pos(line, 1), f"the front matter is {what}, not a mapping of keys",
-               "write `key: value` lines: title, customer, go_live, people, milestones")
+        report(
+            "MAP100",
+            Pos(line, 1),
+            f"the front matter is {what}, not a mapping of keys",
+            "write `key: value` lines: title, customer, go_live, people, milestones",
+        )
         return result
     walker = Walker(report, line_offset=source.front_line - 1)
     data = walker.walk(node, DEAL)
     result.located = walker.located
     if not SLUG.match(deal_id):
-        report("MAP105", Pos(1, 1),
-               f"the file name `{deal_id}` is not a valid deal id",
-               "rename the file to lowercase letters, digits and dashes, e.g. `harbor-federal.md`")
+        report(
+            "MAP105",
+            Pos(1, 1),
+            f"the file name `{deal_id}` is not a valid deal id",
+            "rename the file to lowercase letters, digits and dashes, e.g. `harbor-federal.md`",
+        )
     check_references(data, walker.located, report)
     if not sink and isinstance(data, dict):
         result.data = data
@@ -188,23 +229,45 @@ def read_file(path: Path, display: str, root: Path | None = None) -> ParsedDeal:
     sink = result.diagnostics
     if root is not None and _escapes(path, root):
         target = os.path.realpath(path)
-        sink.append(Diagnostic(display, Pos(1, 1), "MAP100", "error",
-                               f"the file is a link to {target}, outside the repository",
-                               "copy the deal into the repository instead of linking to it"))
+        sink.append(
+            Diagnostic(
+                display,
+                Pos(1, 1),
+                "MAP100",
+                "error",
+                f"the file is a link to {target}, outside the repository",
+                "copy the deal into the repository instead of linking to it",
+            )
+        )
         return result
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            sink.append(Diagnostic(display, Pos(1, 1), "MAP100", "error",
-                                   f"the file is {size / (1 << 20):.1f} MiB; a MAP file is at "
-                                   f"most {MAX_BYTES >> 20} MiB",
-                                   "keep the plan in the front matter and move long notes "
-                                   "or attachments elsewhere, with a link"))
+            sink.append(
+                Diagnostic(
+                    display,
+                    Pos(1, 1),
+                    "MAP100",
+                    "error",
+                    f"the file is {size / (1 << 20):.1f} MiB; a MAP file is at "
+                    f"most {MAX_BYTES >> 20} MiB",
+                    "keep the plan in the front matter and move long notes "
+                    "or attachments elsewhere, with a link",
+                )
+            )
             return result
         raw = path.read_bytes()
     except OSError as exc:
-        sink.append(Diagnostic(display, Pos(1, 1), "MAP100", "error",
-                               f"cannot read the file: {exc.strerror}", "check the path"))
+        sink.append(
+            Diagnostic(
+                display,
+                Pos(1, 1),
+                "MAP100",
+                "error",
+                f"cannot read the file: {exc.strerror}",
+                "check the path",
+            )
+        )
         return result
     text = decode(raw, display, sink)
     if text is None:
@@ -243,9 +306,12 @@ def check_references(data: Any, located: Located, report: Any) -> None:
         if name is None:
             continue
         if name in side:
-            report("MAP105", located.value(("people", i, "name")),
-                   f"two people are named `{name}`", "names are unique: tell them apart, "
-                   "e.g. with a middle initial")
+            report(
+                "MAP105",
+                located.value(("people", i, "name")),
+                f"two people are named `{name}`",
+                "names are unique: tell them apart, e.g. with a middle initial",
+            )
         else:
             side[name] = _text(person, "side")
     names = list(side)
@@ -257,66 +323,93 @@ def check_references(data: Any, located: Located, report: Any) -> None:
             continue
         where = located.value(("milestones", i, "id"))
         if not SLUG.match(mid):
-            report("MAP105", where, f"milestone id `{mid}` is not a slug",
-                   "use lowercase letters, digits and dashes, e.g. `security-review`")
+            report(
+                "MAP105",
+                where,
+                f"milestone id `{mid}` is not a slug",
+                "use lowercase letters, digits and dashes, e.g. `security-review`",
+            )
         if mid in ids:
-            report("MAP105", where, f"two milestones have the id `{mid}`",
-                   "give each step its own id; history follows a row by its id")
+            report(
+                "MAP105",
+                where,
+                f"two milestones have the id `{mid}`",
+                "give each step its own id; history follows a row by its id",
+            )
         else:
             ids[mid] = i
 
     for i, m in milestones:
         owner = _text(m, "owner")
         if owner is not None and owner not in side:
-            report("MAP106", located.value(("milestones", i, "owner")),
-                   f"owner `{owner}` is not in people",
-                   _add_or(owner, names))
+            report(
+                "MAP106",
+                located.value(("milestones", i, "owner")),
+                f"owner `{owner}` is not in people",
+                _add_or(owner, names),
+            )
         by = _text(m, "confirmed_by")
         if by is not None:
             where = located.value(("milestones", i, "confirmed_by"))
             if by not in side:
-                report("MAP106", where, f"confirmed_by `{by}` is not in people",
-                       _add_or(by, names))
+                report("MAP106", where, f"confirmed_by `{by}` is not in people", _add_or(by, names))
             elif side[by] == "vendor":
-                report("MAP107", where,
-                       f"confirmed_by `{by}` is on the vendor side; only the customer can "
-                       "confirm a date", "name the customer person who agreed in writing")
+                report(
+                    "MAP107",
+                    where,
+                    f"confirmed_by `{by}` is on the vendor side; only the customer can "
+                    "confirm a date",
+                    "name the customer person who agreed in writing",
+                )
         after = m.get("after")
         if isinstance(after, list):
             for j, ref in enumerate(after):
                 if isinstance(ref, str) and ref not in ids:
-                    report("MAP106", located.value(("milestones", i, "after", j)),
-                           f"after `{ref}`: no step has this id", did_you_mean(ref, list(ids)))
+                    report(
+                        "MAP106",
+                        located.value(("milestones", i, "after", j)),
+                        f"after `{ref}`: no step has this id",
+                        did_you_mean(ref, list(ids)),
+                    )
         start, due = m.get("start"), m.get("due")
         if start not in (None, INVALID) and due not in (None, INVALID) and start > due:
-            report("MAP109", located.value(("milestones", i, "start")),
-                   f"start {start} is after due {due}",
-                   "move the start to on or before the due date, or correct the due date")
+            report(
+                "MAP109",
+                located.value(("milestones", i, "start")),
+                f"start {start} is after due {due}",
+                "move the start to on or before the due date, or correct the due date",
+            )
 
     for i, review in _items(data, "reviews"):
         who = _text(review, "with")
         if who is not None and who not in side:
-            report("MAP106", located.value(("reviews", i, "with")),
-                   f"review with `{who}`: not in people", _add_or(who, names))
+            report(
+                "MAP106",
+                located.value(("reviews", i, "with")),
+                f"review with `{who}`: not in people",
+                _add_or(who, names),
+            )
 
     for cycle in find_cycles(milestones, ids):
         i, j = cycle[0]
-        path = " → ".join(_text(milestones_by_index(milestones, k), "id") or "?"
-                          for k, _ in cycle)
+        path = " → ".join(_text(milestones_by_index(milestones, k), "id") or "?" for k, _ in cycle)
         first = _text(milestones_by_index(milestones, i), "id")
-        report("MAP108", located.value(("milestones", i, "after", j)),
-               f"`after` forms a cycle: {path} → {first}",
-               "a step cannot wait for itself: remove one `after` entry of the cycle")
+        report(
+            "MAP108",
+            located.value(("milestones", i, "after", j)),
+            f"`after` forms a cycle: {path} → {first}",
+            "a step cannot wait for itself: remove one `after` entry of the cycle",
+        )
 
 
 def _add_or(name: str, names: Sequence[str]) -> str:
     hint = did_you_mean(name, names)
     return (hint + " " if hint.startswith("did") else "") + (
-        f"add `{name}` to people with their side, or name someone who is listed")
+        f"add `{name}` to people with their side, or name someone who is listed"
+    )
 
 
-def milestones_by_index(milestones: list[tuple[int, dict[str, Any]]], index: int
-                        ) -> dict[str, Any]:
+def milestones_by_index(milestones: list[tuple[int, dict[str, Any]]], index: int) -> dict[str, Any]:
     return next(m for i, m in milestones if i == index)
 
 
@@ -328,8 +421,9 @@ def find_cycles(
     for i, m in milestones:
         after = m.get("after")
         if isinstance(after, list):
-            edges[i] = [(j, ids[ref]) for j, ref in enumerate(after)
-                        if isinstance(ref, str) and ref in ids]
+            edges[i] = [
+                (j, ids[ref]) for j, ref in enumerate(after) if isinstance(ref, str) and ref in ids
+            ]
     state: Counter[int] = Counter()  # 0 new, 1 on the current path, 2 finished
     cycles: list[list[tuple[int, int]]] = []
     for root, _ in milestones:  # iterative depth-first search: no recursion limit to hit
@@ -359,8 +453,9 @@ def find_cycles(
     return cycles
 
 
-def validate_record(node: yaml.Node, spec: Record, display: str, lines: list[str],
-                    line_offset: int) -> tuple[Any, Located, list[Diagnostic]]:
+def validate_record(
+    node: yaml.Node, spec: Record, display: str, lines: list[str], line_offset: int
+) -> tuple[Any, Located, list[Diagnostic]]:
     """Validate any YAML node against a Record (used for mapdown.yaml)."""
     sink: list[Diagnostic] = []
     walker = Walker(diagnostic_reporter(sink, display, lines), line_offset)

@@ -32,8 +32,11 @@ class Rule:
 
     def page(self) -> str:
         """The rule's page, in Markdown."""
-        return resources.files("mapdown.ruledocs").joinpath(f"{self.code}.md").read_text(
-            encoding="utf-8")
+        return (
+            resources.files("mapdown.ruledocs")
+            .joinpath(f"{self.code}.md")
+            .read_text(encoding="utf-8")
+        )
 
 
 _RULES = (
@@ -104,8 +107,10 @@ class Context:
     @property
     def window(self) -> tuple[dt.date, dt.date]:
         """The confirmation window: the days T+1 .. T+N."""
-        return (self.as_of + dt.timedelta(days=1),
-                self.as_of + dt.timedelta(days=self.config.confirmation_window_days))
+        return (
+            self.as_of + dt.timedelta(days=1),
+            self.as_of + dt.timedelta(days=self.config.confirmation_window_days),
+        )
 
     def in_window(self, day: dt.date) -> bool:
         first, last = self.window
@@ -148,7 +153,8 @@ def team_owner(ctx: Context) -> Iterator[Finding]:
         if is_team_name(person.name, ctx.config.team_words):
             owns = sum(1 for m in ctx.deal.milestones if m.owner == person.name)
             yield Finding(
-                "MAP201", ("people", i, "name"),
+                "MAP201",
+                ("people", i, "name"),
                 f"`{person.name}` is a team, function or placeholder, not a person"
                 + (f" (owns {owns} step{'s' * (owns != 1)})" if owns else ""),
                 "name the one person who will do it, e.g. the attorney rather than `Legal`",
@@ -160,7 +166,8 @@ def done_without_evidence(ctx: Context) -> Iterator[Finding]:
     for m in ctx.deal.milestones:
         if m.status == "done" and not m.evidence:
             yield Finding(
-                "MAP202", ("milestones", m.index, "status"),
+                "MAP202",
+                ("milestones", m.index, "status"),
                 f"`{m.id}` is done with no evidence",
                 f"add `evidence:` with where the exit artifact is ({m.exit})",
             )
@@ -183,7 +190,8 @@ def unconfirmed_date(ctx: Context) -> Iterator[Finding]:
         else:
             who = " (its confirmation was given for other dates)"
         yield Finding(
-            "MAP203", ("milestones", m.index, key),
+            "MAP203",
+            ("milestones", m.index, key),
             f"`{m.id}` has an unconfirmed date in the next "
             f"{ctx.config.confirmation_window_days} days: {shown}{who}",
             "ask the customer to confirm this date in writing, then record `confirmed_by` "
@@ -196,14 +204,16 @@ def confirmed_without_writing(ctx: Context) -> Iterator[Finding]:
     for m in ctx.deal.milestones:
         if m.confirmed_by and not m.confirmation:
             yield Finding(
-                "MAP204", ("milestones", m.index, "confirmed_by"),
+                "MAP204",
+                ("milestones", m.index, "confirmed_by"),
                 f"`{m.id}` is confirmed by {m.confirmed_by} with no record of the writing",
                 "add `confirmation:` with a link or a dated quote of the email; silence is not "
                 "agreement",
             )
         elif m.confirmation and not m.confirmed_by:
             yield Finding(
-                "MAP204", ("milestones", m.index, "confirmation"),
+                "MAP204",
+                ("milestones", m.index, "confirmation"),
                 f"`{m.id}` records a confirmation but not who gave it",
                 "add `confirmed_by:` with the customer person who wrote it",
             )
@@ -228,7 +238,9 @@ def single_threaded(ctx: Context) -> Iterator[Finding]:
         )
     if problems:
         yield Finding(
-            "MAP206", ("people",), "single-threaded: " + "; ".join(problems),
+            "MAP206",
+            ("people",),
+            "single-threaded: " + "; ".join(problems),
             "give the security, legal, sourcing and signature steps their own customer owners",
             at_key=True,
         )
@@ -240,7 +252,8 @@ def vendor_only(ctx: Context) -> Iterator[Finding]:
         ctx.deal.side_of(m) == "customer" for m in ctx.deal.milestones
     ):
         yield Finding(
-            "MAP207", ("milestones",),
+            "MAP207",
+            ("milestones",),
             "no step is owned by the customer: this is the vendor's project plan, not a mutual one",
             "add the customer's own steps (reviews, committees, procurement) with customer owners",
             at_key=True,
@@ -273,10 +286,12 @@ def missing_internal_steps(deal: Deal, config: Config) -> list[InternalStep]:
 @finding("MAP208")
 def assumed_internal_step(ctx: Context) -> Iterator[Finding]:
     for item in missing_internal_steps(ctx.deal, ctx.config):
-        owner = (f" owned by the customer's {item.role}" if item.role
-                 else " owned by a customer person")
+        owner = (
+            f" owned by the customer's {item.role}" if item.role else " owned by a customer person"
+        )
         yield Finding(
-            "MAP208", ("milestones",),
+            "MAP208",
+            ("milestones",),
             f"no row for the customer's {item.name}: it is assumed, not seen",
             f"ask the champion how their {item.name} works and add it as a step{owner}",
             at_key=True,
@@ -289,8 +304,11 @@ def empty_track(ctx: Context) -> Iterator[Finding]:
     for track in TRACKS:
         if track not in present:
             yield Finding(
-                "MAP209", ("milestones",), f"the {track} track has no step",
-                f"add the {track} steps that must happen before go-live", at_key=True,
+                "MAP209",
+                ("milestones",),
+                f"the {track} track has no step",
+                f"add the {track} steps that must happen before go-live",
+                at_key=True,
             )
 
 
@@ -300,13 +318,15 @@ def after_go_live(ctx: Context) -> Iterator[Finding]:
     for m in deal.milestones:
         if m.due > deal.go_live:
             yield Finding(
-                "MAP210", ("milestones", m.index, "due"),
+                "MAP210",
+                ("milestones", m.index, "due"),
                 f"`{m.id}` is due {m.due}, after go-live {deal.go_live}",
                 "plan backward: finish it before go-live, or move go-live with the customer",
             )
     if deal.deadline and deal.go_live > deal.deadline:
         yield Finding(
-            "MAP210", ("go_live",),
+            "MAP210",
+            ("go_live",),
             f"go-live {deal.go_live} is after the customer's deadline {deal.deadline}",
             "bring go-live before the deadline, with runway",
         )
@@ -326,7 +346,8 @@ def quarter_anchored(ctx: Context) -> Iterator[Finding]:
     if before and confirmed * 2 >= len(before):
         return
     yield Finding(
-        "MAP211", ("close",),
+        "MAP211",
+        ("close",),
         f"close {close} is {days} day{'s' * (days != 1)} before the vendor's quarter end {end}"
         f" and only {confirmed} of {len(before)} steps before it are confirmed",
         "plan from the customer's go-live and get the dates before close confirmed",
@@ -339,7 +360,8 @@ def overdue(ctx: Context) -> Iterator[Finding]:
         if m.is_open and m.due < ctx.as_of:
             days = (ctx.as_of - m.due).days
             yield Finding(
-                "MAP212", ("milestones", m.index, "due"),
+                "MAP212",
+                ("milestones", m.index, "due"),
                 f"`{m.id}` is {days} day{'s' * (days != 1)} overdue (due {m.due})",
                 "mark it done with evidence, or agree a new date with the customer",
             )
@@ -354,7 +376,8 @@ def dependency_conflict(ctx: Context) -> Iterator[Finding]:
             before = deal.milestone(ref)
             if before is not None and before.due > begins:
                 yield Finding(
-                    "MAP215", ("milestones", m.index, "after", j),
+                    "MAP215",
+                    ("milestones", m.index, "after", j),
                     f"`{m.id}` {'starts' if m.start else 'is due'} {begins} but waits for "
                     f"`{ref}`, due {before.due}",
                     f"move `{m.id}` later or `{ref}` earlier",
@@ -366,8 +389,11 @@ def no_economic_buyer(ctx: Context) -> Iterator[Finding]:
     for role in ("economic buyer", "champion"):
         if not any(p.has_role(role) for p in ctx.deal.customer_people):
             yield Finding(
-                "MAP216", ("people",), f"no customer person has the role `{role}`",
-                f"find out who the {role} is and add them with `role: {role}`", at_key=True,
+                "MAP216",
+                ("people",),
+                f"no customer person has the role `{role}`",
+                f"find out who the {role} is and add them with `role: {role}`",
+                at_key=True,
             )
 
 
@@ -376,11 +402,21 @@ def plan_size(ctx: Context) -> Iterator[Finding]:
     n = sum(1 for m in ctx.deal.milestones if m.is_open)
     lo, hi = ctx.config.plan_size_min, ctx.config.plan_size_max
     if n < lo:
-        yield Finding("MAP217", ("milestones",), f"only {n} open steps (fewer than {lo})",
-                      "a plan this thin hides the customer's steps: add them", at_key=True)
+        yield Finding(
+            "MAP217",
+            ("milestones",),
+            f"only {n} open steps (fewer than {lo})",
+            "a plan this thin hides the customer's steps: add them",
+            at_key=True,
+        )
     elif n > hi:
-        yield Finding("MAP217", ("milestones",), f"{n} open steps (more than {hi})",
-                      "group small tasks into steps with one exit artifact each", at_key=True)
+        yield Finding(
+            "MAP217",
+            ("milestones",),
+            f"{n} open steps (more than {hi})",
+            "group small tasks into steps with one exit artifact each",
+            at_key=True,
+        )
 
 
 def run_findings(ctx: Context) -> Iterator[Finding]:

@@ -36,8 +36,9 @@ def all_rules_markdown() -> str:
     for rule in RULES.values():
         page = rule.page().strip()
         # demote headings one level so every page sits under this document's title
-        demoted = "\n".join("#" + line if line.startswith("#") else line
-                            for line in page.splitlines())
+        demoted = "\n".join(
+            "#" + line if line.startswith("#") else line for line in page.splitlines()
+        )
         parts.append(demoted)
         parts.append("")
     return "\n".join(parts)

@@ -332,7 +332,9 @@ class Walker:
             key = key_node.value
             if key == "<<":
                 self.report(
-                    "MAP100", kpos, "YAML merge keys (<<) are not supported",
+                    "MAP100",
+                    kpos,
+                    "YAML merge keys (<<) are not supported",
                     "write the keys out in full",
                 )
                 continue
@@ -361,8 +363,9 @@ class Walker:
         for key, value_node, kpos in self._mapping_items(node, path):
             f = spec.field(key)
             if f is None:
-                self.report("MAP102", kpos, f"unknown key `{key}` in {spec.title}",
-                            _did_you_mean(key, spec))
+                self.report(
+                    "MAP102", kpos, f"unknown key `{key}` in {spec.title}", _did_you_mean(key, spec)
+                )
                 continue
             if isinstance(value_node, yaml.ScalarNode) and scalar_kind(value_node) == "null":
                 self.located.values[(*path, key)] = pos_of(value_node, self.offset)
@@ -437,7 +440,9 @@ class Walker:
             lo, hi = spec.minimum, spec.maximum
             if (lo is not None and number < lo) or (hi is not None and number > hi):
                 self.report(
-                    "MAP103", pos, f"`{name}` is {number}, outside {spec.describe()}",
+                    "MAP103",
+                    pos,
+                    f"`{name}` is {number}, outside {spec.describe()}",
                     f"use {spec.describe()}",
                 )
                 return INVALID
@@ -460,8 +465,12 @@ def parse_date(value: str, name: str, pos: Pos, report: Reporter) -> Any:
         try:
             return dt.date.fromisoformat(text)
         except ValueError as exc:
-            report("MAP104", pos, f"`{name}: {text}` is not a real date ({exc})",
-                   "check the month and day")
+            report(
+                "MAP104",
+                pos,
+                f"`{name}: {text}` is not a real date ({exc})",
+                "check the month and day",
+            )
             return INVALID
     if _DATETIME.match(text):
         problem = f"`{name}: {text}` is a date and time"
@@ -498,9 +507,7 @@ def did_you_mean(word: str, choices: Sequence[str]) -> str:
     return "known: " + shown + (", …" if len(choices) > 8 else "")
 
 
-def diagnostic_reporter(
-    sink: list[Diagnostic], path: str, lines: Sequence[str]
-) -> Reporter:
+def diagnostic_reporter(sink: list[Diagnostic], path: str, lines: Sequence[str]) -> Reporter:
     """A Reporter that appends error Diagnostics for `path` to `sink`."""
 
     def report(code: str, pos: Pos, message: str, hint: str) -> None:
