@@ -138,7 +138,7 @@ def check(
         if text:
             click.echo(text, color=color)
             click.echo()
-        click.echo(summary(diags, len(files), result.files_with_errors), color=color)
+        click.echo(summary(diags, result.files, result.files_with_errors), color=color)
     errors, _ = count(diags)
     sys.exit(1 if errors else 0)
 

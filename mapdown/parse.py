@@ -6,6 +6,7 @@ as it can, so one run reports every problem in a file.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import Counter
 from collections.abc import Sequence
@@ -30,10 +31,24 @@ from mapdown.spec import (
 MAX_BYTES = 1 << 20  # 1 MiB: a plan a hundred times the size of a large real one
 BOM = "\ufeff"
 
-try:  # libyaml's composer is several times faster than any pure-Python one
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML wheels ship libyaml
-    _Loader = yaml.SafeLoader
+_Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+_TAGS = {
+    yaml.ScalarNode: "tag:yaml.org,2002:str",
+    yaml.SequenceNode: "tag:yaml.org,2002:seq",
+    yaml.MappingNode: "tag:yaml.org,2002:map",
+}
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    """libyaml's composer without PyYAML's YAML 1.1 resolver.
+
+    The resolver runs a dozen regular expressions on every scalar, and its YAML 1.1 answers
+    (`no` is false) are not the ones we want: the walker resolves plain scalars with YAML 1.2's
+    core rules itself (`spec.scalar_kind`), so every implicit tag here is a constant.
+    """
+
+    def resolve(self, kind: type, value: object, implicit: object) -> str:
+        return _TAGS[kind]
 
 
 @dataclass
@@ -278,7 +293,12 @@ def read_file(path: Path, display: str, root: Path | None = None) -> ParsedDeal:
 def _escapes(path: Path, root: Path) -> bool:
     """True when the path resolves (through links) to somewhere outside `root`."""
     real = Path(os.path.realpath(path))
-    return not real.is_relative_to(Path(os.path.realpath(root)))
+    return not real.is_relative_to(_real(root))
+
+
+@functools.lru_cache(maxsize=8)
+def _real(root: Path) -> Path:
+    return Path(os.path.realpath(root))
 
 
 # ---------------------------------------------------------------- cross-references (MAP105–109)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,11 @@ _FLOAT = re.compile(
     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
 )
-_STD_TAG = re.compile(r"^tag:yaml\.org,2002:(?:str|int|float|bool|null|timestamp)$")
+_STD_TAGS = frozenset(
+    f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp", "map",
+                                       "seq")
+)
+_MAYBE_NOT_TEXT = frozenset("0123456789+-.~nNtTfF")  # first letters of non-text plain scalars
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}(?:[Tt ]|\s+)\d{1,2}:\d{2}")
 _LOOSE_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
@@ -45,6 +50,8 @@ def scalar_kind(node: yaml.ScalarNode) -> str:
     if node.style:  # quoted or block scalars are always text
         return "text"
     value = node.value
+    if value and value[0] not in _MAYBE_NOT_TEXT:
+        return "text"
     if _NULL.match(value):
         return "null"
     if _BOOL.match(value):
@@ -210,7 +217,11 @@ class Record(Spec):
     aliases: Mapping[str, str] = field(default_factory=dict)  # common misspellings → key
 
     def field(self, name: str) -> Field | None:
-        return next((f for f in self.fields if f.name == name), None)
+        return self._by_name.get(name)
+
+    @functools.cached_property
+    def _by_name(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
 
     def json_schema(self) -> dict[str, Any]:
         props: dict[str, Any] = {}
@@ -239,33 +250,49 @@ class Record(Spec):
 # ---------------------------------------------------------------- the walker
 
 
+Mark = tuple[int, int, int, int]  # 0-based start line, start column, end line, end column
+
+
+def mark_of(node: yaml.Node) -> Mark:
+    start, end = node.start_mark, node.end_mark
+    return (start.line, start.column, end.line, end.column)
+
+
 @dataclass
 class Located:
-    """Where every value and key of a document sits, by path (`("milestones", 2, "due")`)."""
+    """Where every value and key of a document sits, by path (`("milestones", 2, "due")`).
 
-    values: dict[Path_, Pos] = field(default_factory=dict)
-    keys: dict[Path_, Pos] = field(default_factory=dict)
+    Marks are kept as tuples of ints, not nodes or Pos objects: thousands of them per file stay
+    alive for the whole run, and tuples of ints are invisible to the garbage collector.
+    """
+
+    offset: int = 0  # file line of the document's first line, less one
+    values: dict[Path_, Mark] = field(default_factory=dict)
+    keys: dict[Path_, Mark] = field(default_factory=dict)
 
     def value(self, path: Path_) -> Pos:
         """The position of a value, else of its key, else of the nearest located parent."""
         while path:
-            if path in self.values:
-                return self.values[path]
-            if path in self.keys:
-                return self.keys[path]
+            mark = self.values.get(path) or self.keys.get(path)
+            if mark is not None:
+                return to_pos(mark, self.offset)
             path = path[:-1]
-        return self.values.get((), Pos(1, 1))
+        root = self.values.get(())
+        return to_pos(root, self.offset) if root is not None else Pos(1, 1)
 
     def key(self, path: Path_) -> Pos:
-        return self.keys.get(path) or self.value(path)
+        mark = self.keys.get(path)
+        return to_pos(mark, self.offset) if mark is not None else self.value(path)
+
+
+def to_pos(mark: Mark, line_offset: int) -> Pos:
+    line, col, end_line, end_col = mark
+    same_line = end_line == line and end_col > col
+    return Pos(line + 1 + line_offset, col + 1, end_col + 1 if same_line else None)
 
 
 def pos_of(node: yaml.Node, line_offset: int) -> Pos:
-    start, end = node.start_mark, node.end_mark
-    line = start.line + 1 + line_offset
-    col = start.column + 1
-    end_col = end.column + 1 if end.line == start.line and end.column > start.column else None
-    return Pos(line, col, end_col)
+    return to_pos(mark_of(node), line_offset)
 
 
 Reporter = Callable[[str, Pos, str, str], None]
@@ -278,13 +305,18 @@ class Walker:
         self.report = report
         self.offset = line_offset
         self.located = Located()
+        self.located.offset = line_offset
         self._seen: set[int] = set()
 
+    def _report(self, code: str, where: yaml.Node | Pos, message: str, hint: str) -> None:
+        pos = where if isinstance(where, Pos) else pos_of(where, self.offset)
+        self.report(code, pos, message, hint)
+
     def walk(self, node: yaml.Node, spec: Spec, path: Path_ = ()) -> Any:
-        pos = pos_of(node, self.offset)
-        self.located.values[path] = pos
+        pos = node  # turned into a position only if there is something to report
+        self.located.values[path] = mark_of(node)
         if id(node) in self._seen:
-            self.report(
+            self._report(
                 "MAP100",
                 pos,
                 "YAML alias (*name) reuses a value from elsewhere in the file",
@@ -292,8 +324,8 @@ class Walker:
             )
             return INVALID
         self._seen.add(id(node))
-        if isinstance(node, yaml.ScalarNode) and node.tag and not _STD_TAG.match(node.tag):
-            self.report("MAP103", pos, f"YAML tag `{node.tag}` is not supported", "remove the tag")
+        if isinstance(node, yaml.ScalarNode) and node.tag not in _STD_TAGS:
+            self._report("MAP103", pos, f"YAML tag `{node.tag}` is not supported", "remove the tag")
             return INVALID
         if isinstance(spec, Record):
             return self._record(node, spec, path, pos)
@@ -307,31 +339,31 @@ class Walker:
         parts = [str(p) for p in path if isinstance(p, str)]
         return parts[-1] if parts else "value"
 
-    def _wrong_type(self, node: yaml.Node, spec: Spec, path: Path_, pos: Pos) -> _Invalid:
+    def _wrong_type(self, node: yaml.Node, spec: Spec, path: Path_, pos: yaml.Node) -> _Invalid:
         got = _KIND_WORDS[node_kind(node)]
         hint = f"write {spec.describe()}"
         if isinstance(spec, Text) and isinstance(node, yaml.ScalarNode):
             hint = f'put the value in quotes: "{node.value}"'
         elif isinstance(spec, ListOf) and isinstance(node, yaml.ScalarNode):
             hint = f"write a list, e.g. `{self._name(path)}: [{node.value}]`"
-        self.report(
+        self._report(
             "MAP103", pos, f"`{self._name(path)}` should be {spec.describe()}, not {got}", hint
         )
         return INVALID
 
     def _mapping_items(
         self, node: yaml.MappingNode, path: Path_
-    ) -> Iterator[tuple[str, yaml.Node, Pos]]:
+    ) -> Iterator[tuple[str, yaml.Node, yaml.Node]]:
         """Key/value pairs of a mapping; duplicate and non-text keys are reported and skipped."""
-        first: dict[str, Pos] = {}
+        first: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
-            kpos = pos_of(key_node, self.offset)
+            kpos = key_node
             if not isinstance(key_node, yaml.ScalarNode) or scalar_kind(key_node) == "null":
-                self.report("MAP103", kpos, "a key must be a plain word", "write `key: value`")
+                self._report("MAP103", kpos, "a key must be a plain word", "write `key: value`")
                 continue
             key = key_node.value
             if key == "<<":
-                self.report(
+                self._report(
                     "MAP100",
                     kpos,
                     "YAML merge keys (<<) are not supported",
@@ -339,22 +371,23 @@ class Walker:
                 )
                 continue
             if key in first:
-                self.report(
+                self._report(
                     "MAP100",
                     kpos,
-                    f"duplicate key `{key}` (first on line {first[key].line}); "
+                    f"duplicate key `{key}` "
+                    f"(first on line {pos_of(first[key], self.offset).line}); "
                     "YAML would keep only the last value and silently drop the other",
                     "keep one of the two lines",
                 )
                 continue
             first[key] = kpos
-            self.located.keys[(*path, key)] = kpos
+            self.located.keys[(*path, key)] = mark_of(key_node)
             yield key, value_node, kpos
 
-    def _record(self, node: yaml.Node, spec: Record, path: Path_, pos: Pos) -> Any:
+    def _record(self, node: yaml.Node, spec: Record, path: Path_, pos: yaml.Node) -> Any:
         if not isinstance(node, yaml.MappingNode):
             if isinstance(node, yaml.ScalarNode) and scalar_kind(node) == "null":
-                self.report(
+                self._report(
                     "MAP101", pos, f"`{self._name(path)}` is empty", f"fill in {spec.title}"
                 )
                 return INVALID
@@ -363,20 +396,20 @@ class Walker:
         for key, value_node, kpos in self._mapping_items(node, path):
             f = spec.field(key)
             if f is None:
-                self.report(
+                self._report(
                     "MAP102", kpos, f"unknown key `{key}` in {spec.title}", _did_you_mean(key, spec)
                 )
                 continue
             if isinstance(value_node, yaml.ScalarNode) and scalar_kind(value_node) == "null":
-                self.located.values[(*path, key)] = pos_of(value_node, self.offset)
+                self.located.values[(*path, key)] = mark_of(value_node)
                 if f.required:
-                    self.report("MAP101", kpos, f"`{key}` is empty", f"give {key} a value")
+                    self._report("MAP101", kpos, f"`{key}` is empty", f"give {key} a value")
                     out[key] = INVALID
                 continue  # an empty optional key is the same as no key
             out[key] = self.walk(value_node, f.spec, (*path, key))
         for f in spec.fields:
             if f.required and f.name not in out:
-                self.report(
+                self._report(
                     "MAP101",
                     pos,
                     f"{spec.title} is missing the required key `{f.name}`",
@@ -384,12 +417,12 @@ class Walker:
                 )
         return out
 
-    def _list(self, node: yaml.Node, spec: ListOf, path: Path_, pos: Pos) -> Any:
+    def _list(self, node: yaml.Node, spec: ListOf, path: Path_, pos: yaml.Node) -> Any:
         if not isinstance(node, yaml.SequenceNode):
             return self._wrong_type(node, spec, path, pos)
         return [self.walk(item, spec.item, (*path, i)) for i, item in enumerate(node.value)]
 
-    def _map(self, node: yaml.Node, spec: MapOf, path: Path_, pos: Pos) -> Any:
+    def _map(self, node: yaml.Node, spec: MapOf, path: Path_, pos: yaml.Node) -> Any:
         if not isinstance(node, yaml.MappingNode):
             return self._wrong_type(node, spec, path, pos)
         out: dict[str, Any] = {}
@@ -397,38 +430,37 @@ class Walker:
             if spec.keys and key not in spec.keys:
                 close = difflib.get_close_matches(key, spec.keys, n=1)
                 hint = f"did you mean `{close[0]}`?" if close else "known: " + ", ".join(spec.keys)
-                self.report("MAP102", kpos, f"unknown key `{key}`", hint)
+                self._report("MAP102", kpos, f"unknown key `{key}`", hint)
                 continue
             if spec.key_pattern and not re.match(spec.key_pattern, key):
-                self.report("MAP102", kpos, f"unknown key `{key}`", "check the spelling")
+                self._report("MAP102", kpos, f"unknown key `{key}`", "check the spelling")
                 continue
             out[key] = self.walk(value_node, spec.value, (*path, key))
         return out
 
-    def _scalar(self, node: yaml.Node, spec: Spec, path: Path_, pos: Pos) -> Any:
+    def _scalar(self, node: yaml.Node, spec: Spec, path: Path_, pos: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             return self._wrong_type(node, spec, path, pos)
         kind = scalar_kind(node)
         value: str = node.value
-        name = self._name(path)
         if isinstance(spec, Date):
             if kind not in ("text", "int"):
                 return self._wrong_type(node, spec, path, pos)
-            return parse_date(value, name, pos, self.report)
+            return parse_date(value, self._name(path), pos, self._report)
         if isinstance(spec, Text):
             if kind != "text":
                 return self._wrong_type(node, spec, path, pos)
             value = value.strip()
             if not value:
-                self.report("MAP101", pos, f"`{name}` is empty", f"give {name} a value")
+                self._report("MAP101", pos, f"`{self._name(path)}` is empty", "give it a value")
                 return INVALID
             if spec.words and value not in spec.words:
                 close = difflib.get_close_matches(value.lower(), spec.words, n=1)
                 hint = f"did you mean `{close[0]}`? " if close else ""
-                self.report(
+                self._report(
                     "MAP103",
                     pos,
-                    f"`{name}` is `{value}`, not one of {spec.describe()}",
+                    f"`{self._name(path)}` is `{value}`, not one of {spec.describe()}",
                     hint + "use one of: " + ", ".join(spec.words),
                 )
                 return INVALID
@@ -439,10 +471,10 @@ class Walker:
             number = int(value)
             lo, hi = spec.minimum, spec.maximum
             if (lo is not None and number < lo) or (hi is not None and number > hi):
-                self.report(
+                self._report(
                     "MAP103",
                     pos,
-                    f"`{name}` is {number}, outside {spec.describe()}",
+                    f"`{self._name(path)}` is {number}, outside {spec.describe()}",
                     f"use {spec.describe()}",
                 )
                 return INVALID
@@ -452,13 +484,15 @@ class Walker:
                 return self._wrong_type(node, spec, path, pos)
             number = float(value)
             if number < spec.minimum:
-                self.report("MAP103", pos, f"`{name}` must be at least {spec.minimum}", "")
+                self._report(
+                    "MAP103", pos, f"`{self._name(path)}` must be at least {spec.minimum}", ""
+                )
                 return INVALID
             return number
         raise TypeError(spec)  # pragma: no cover - every spec type is handled above
 
 
-def parse_date(value: str, name: str, pos: Pos, report: Reporter) -> Any:
+def parse_date(value: str, name: str, pos: Any, report: Callable[..., None]) -> Any:
     """An ISO calendar date, or INVALID with a MAP104 that says what is wrong."""
     text = value.strip()
     if _ISO_DATE.match(text):
