@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mapdown.config import CONFIG_NAME, Config
 from mapdown.diagnostics import Diagnostic
 from mapdown.errors import UsageProblem
+from mapdown.history import DealHistory, RepoHistory
 from mapdown.model import Milestone
 from mapdown.parse import ParsedDeal, read_file
 from mapdown.rules import Context, recorded_confirmation, run_findings
@@ -73,29 +74,27 @@ def severity_for(code: str, config: Config) -> str:
     return config.severity.get(code, "warning")
 
 
-Coverage = Callable[[ParsedDeal, Milestone], bool]
-
-
 def deal_findings(
     parsed: ParsedDeal,
     config: Config,
     as_of: dt.date,
-    covered: Coverage | None = None,
-    history: object = None,
+    history: DealHistory | None = None,
 ) -> list[Diagnostic]:
-    """The MAP2xx findings of one valid deal as Diagnostics."""
+    """The MAP2xx findings of one valid deal as Diagnostics, judged with its history if any."""
     assert parsed.deal is not None
     deal = parsed.deal
 
-    def default_covered(m: Milestone) -> bool:
-        return recorded_confirmation(deal, m)
+    def covered(m: Milestone) -> bool:
+        if history is None:
+            return recorded_confirmation(deal, m)
+        return history.covered(m, deal)
 
     ctx = Context(
         deal=deal,
         located=parsed.located,
         config=config,
         as_of=as_of,
-        covered=(lambda m: covered(parsed, m)) if covered else default_covered,
+        covered=covered,
         history=history,
     )
     out = []
@@ -110,17 +109,24 @@ def deal_findings(
     return out
 
 
+def end_of_day(day: dt.date, config: Config) -> int:
+    """The last second of `day` in the configured time zone, as seconds since the epoch."""
+    return int(dt.datetime.combine(day, dt.time(23, 59, 59), config.tz).timestamp())
+
+
 def check_files(
     files: Iterable[Path],
     config: Config,
     as_of: dt.date,
     root: Path,
     cwd: Path,
-    covered: Coverage | None = None,
+    repo_history: RepoHistory | None = None,
     keep: bool = False,
 ) -> CheckResult:
     """Parse every file and run the findings on each valid one.
 
+    With `repo_history`, each file is judged as the latest state of its history: its
+    confirmations are covering only if no date moved after them.
     Parsed deals are kept only with `keep`: holding thousands of them alive makes every
     garbage collection walk them all, which cost a third of the time of a large check.
     """
@@ -130,7 +136,13 @@ def check_files(
         result.files += 1
         result.diagnostics.extend(parsed.diagnostics)
         if parsed.ok:
-            result.diagnostics.extend(deal_findings(parsed, config, as_of, covered))
+            assert parsed.deal is not None
+            history = repo_history.for_path(path) if repo_history else None
+            if history is not None:
+                history = history.with_current(
+                    parsed.deal, end_of_day(as_of, config), as_of, history.path
+                )
+            result.diagnostics.extend(deal_findings(parsed, config, as_of, history))
         else:
             result.files_with_errors += 1
         if keep:

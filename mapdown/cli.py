@@ -72,6 +72,38 @@ config_option = click.option(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Settings file (default: mapdown.yaml at the repository root).",
 )
+history_options = [
+    click.option("--no-cache", is_flag=True, help="Do not read or write the parse cache."),
+    click.option(
+        "--allow-shallow",
+        is_flag=True,
+        help="Accept a shallow clone; results are marked as partial.",
+    ),
+]
+
+
+def with_history_options(fn: Any) -> Any:
+    for option in reversed(history_options):
+        fn = option(fn)
+    return fn
+
+
+def load_history(ws: Workspace, no_cache: bool, allow_shallow: bool) -> Any:
+    """The repository's deal history; says once, on stderr, when there is none."""
+    from mapdown.history import read_history
+
+    repo = read_history(
+        ws.root,
+        ws.config.deals_dir,
+        ws.config.tz,
+        allow_shallow=allow_shallow,
+        use_cache=not no_cache,
+    )
+    if repo.notice:
+        click.echo(f"mapdown: {repo.notice}", err=True)
+    return repo
+
+
 as_of_option = click.option(
     "--as-of",
     type=DATE,
@@ -99,8 +131,15 @@ def cli() -> None:
 )
 @click.option("--strict", is_flag=True, help="Fail on warnings (findings) too.")
 @config_option
+@with_history_options
 def check(
-    paths: tuple[Path, ...], as_of: dt.date | None, fmt: str, strict: bool, config_file: Path | None
+    paths: tuple[Path, ...],
+    as_of: dt.date | None,
+    fmt: str,
+    strict: bool,
+    config_file: Path | None,
+    no_cache: bool,
+    allow_shallow: bool,
 ) -> None:
     """Validate deal files and report findings.
 
@@ -121,7 +160,12 @@ def check(
             )
         paths = (default,)
     files = discover(paths)
-    result = check_files(files, ws.config, ws.as_of(as_of), ws.root, ws.cwd)
+    repo = load_history(ws, no_cache, allow_shallow)
+    for problem in repo_problems(repo):
+        click.echo(f"note: {problem}", err=True)
+    result = check_files(
+        files, ws.config, ws.as_of(as_of), ws.root, ws.cwd, repo if repo.available else None
+    )
     diags = apply_strict(result.diagnostics, strict)
     if fmt == "json":
         click.echo(render_json(diags))
@@ -141,6 +185,97 @@ def check(
         click.echo(summary(diags, result.files, result.files_with_errors), color=color)
     errors, _ = count(diags)
     sys.exit(1 if errors else 0)
+
+
+def repo_problems(repo: Any) -> list[str]:
+    return [p for h in repo.deals.values() for p in h.problems]
+
+
+@cli.command()
+@as_of_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@config_option
+@with_history_options
+def score(
+    as_of: dt.date | None, fmt: str, config_file: Path | None, no_cache: bool, allow_shallow: bool
+) -> None:
+    """Score every deal: confirmation rate of the next 30 days, parts, slips, worst findings.
+
+    Judged from the history up to --as-of (later commits are ignored, and so is the working
+    tree for a past day).
+    """
+    import json
+
+    from mapdown.report import score_all, score_record, score_table
+
+    ws = workspace(config_file)
+    day = ws.as_of(as_of)
+    repo = load_history(ws, no_cache, allow_shallow)
+    items, notes = score_all(ws.deals_dir(), ws.root, ws.config, day, repo)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                [score_record(i) for i in sorted(items, key=lambda i: i.deal.id)],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+    else:
+        click.echo(f"Deals as of {day}" + (" (partial history)" if repo.partial else ""))
+        click.echo(score_table(items))
+
+
+@cli.command()
+@click.argument("deal")
+@as_of_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@config_option
+@with_history_options
+def history(
+    deal: str,
+    as_of: dt.date | None,
+    fmt: str,
+    config_file: Path | None,
+    no_cache: bool,
+    allow_shallow: bool,
+) -> None:
+    """A deal's weekly score and every step's dates, confirmations and moves, from git."""
+    import json
+
+    from mapdown.errors import MapdownError, UsageProblem
+    from mapdown.report import history_record, history_text
+
+    ws = workspace(config_file)
+    day = ws.as_of(as_of)
+    repo = load_history(ws, no_cache, allow_shallow)
+    if not repo.available:
+        raise MapdownError("`mapdown history` needs a git repository with commits")
+    deal_id = Path(deal).name.removesuffix(".md")
+    found = [h for h in repo.deals.values() if h.deal_id == deal_id]
+    if not found:
+        known = ", ".join(sorted(h.deal_id for h in repo.deals.values())) or "none"
+        raise UsageProblem(f"no deal `{deal_id}` in {ws.config.deals_dir}/ (deals: {known})")
+    record = history_record(found[0], day, ws.config)
+    if fmt == "json":
+        click.echo(json.dumps(record, indent=2, ensure_ascii=False))
+    else:
+        click.echo(history_text(record))
 
 
 @cli.command()

@@ -148,6 +148,7 @@ DEFAULT_INTERNAL_STEPS: tuple[dict[str, Any], ...] = (
 )
 
 SEVERITY_LEVELS = ("error", "warning", "off")
+SCORE_PARTS = ("confirmation", "owners", "evidence", "internal_steps", "threading", "on_time")
 
 INTERNAL_STEP = Record(
     "internal step",

@@ -6,8 +6,10 @@ as it can, so one run reports every problem in a file.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,6 +32,11 @@ from mapdown.spec import (
 
 MAX_BYTES = 1 << 20  # 1 MiB: a plan a hundred times the size of a large real one
 BOM = "\ufeff"
+MAX_DEPTH = 200  # nesting levels; a MAP has four, and libyaml's composer overflows the C stack
+# Without an alias (`*`), deep block indentation or many brackets the nesting stays far below
+# MAX_DEPTH, so the event scan below runs only for files that show one of these.
+_DEEP_LEAD = re.compile(r"^[ \t?:-]{50,}", re.MULTILINE)
+_MAX_BRACKETS = 80
 
 _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 _TAGS = {
@@ -91,7 +98,9 @@ def decode(raw: bytes, display: str, sink: list[Diagnostic]) -> str | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        # columns count characters, as everywhere else (the bytes before are valid UTF-8)
+        col = len(raw[line_start : exc.start].decode("utf-8").removeprefix(BOM)) + 1
         sink.append(
             Diagnostic(
                 display,
@@ -188,6 +197,20 @@ def parse_text(text: str, display: str, deal_id: str, path: Path | None = None) 
     if source is None:
         return result
     result.lines = source.lines
+    if _has_surrogates(source.front):
+        sink.append(
+            Diagnostic(
+                display,
+                Pos(source.front_line, 1),
+                "MAP100",
+                "error",
+                "the front matter holds text that is not valid Unicode (a lone surrogate)",
+                "save the file as UTF-8",
+            )
+        )
+        return result
+    if not _screen(source, sink):
+        return result
     try:
         node = load_yaml_node(source.front)
     except yaml.YAMLError as exc:
@@ -235,6 +258,80 @@ def parse_text(text: str, display: str, deal_id: str, path: Path | None = None) 
         result.data = data
         result.deal = build_deal(deal_id, data, source.body)
     return result
+
+
+def _has_surrogates(text: str) -> bool:
+    """True for a str that cannot be encoded (only possible when not decoded from a file)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _screen(source: Source, sink: list[Diagnostic]) -> bool:
+    """Refuse aliases and runaway nesting before composing, from the event stream.
+
+    Composing keeps an alias as the anchored node, so the alias's own place is lost and a later
+    report would point at the anchor; libyaml's composer also recurses in C and crashes the
+    process on a few thousand nested brackets. The parser's events have neither problem.
+    """
+    front = source.front
+    if (
+        "*" not in front
+        and front.count("[") + front.count("{") <= _MAX_BRACKETS
+        and not _DEEP_LEAD.search(front)
+    ):
+        return True
+    depth = 0
+    first: yaml.AliasEvent | None = None
+    aliases = 0
+    try:
+        for event in yaml.parse(front, Loader=_Loader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    sink.append(
+                        Diagnostic(
+                            source.display,
+                            Pos(mark.line + source.front_line, mark.column + 1),
+                            "MAP100",
+                            "error",
+                            f"the front matter is nested more than {MAX_DEPTH} levels deep",
+                            "a MAP nests at most four levels: deal, list, item, `after` list",
+                            _line(source, mark.line + source.front_line),
+                        )
+                    )
+                    return False
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+            elif isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                first = first or event
+    except yaml.YAMLError:
+        return True  # composing reports the syntax error, at the same place
+    if first is None:
+        return True
+    mark = first.start_mark
+    line = mark.line + source.front_line
+    more = f" (and {aliases - 1} more)" if aliases > 1 else ""
+    sink.append(
+        Diagnostic(
+            source.display,
+            Pos(line, mark.column + 1, mark.column + 2 + len(first.anchor or "")),
+            "MAP100",
+            "error",
+            f"YAML alias `*{first.anchor}` reuses a value from elsewhere in the file{more}",
+            "write the value out in full: each fact on its own line",
+            _line(source, line),
+        )
+    )
+    return False
+
+
+def _line(source: Source, line: int) -> str | None:
+    return source.lines[line - 1] if 0 < line <= len(source.lines) else None
 
 
 def read_file(path: Path, display: str, root: Path | None = None) -> ParsedDeal:
@@ -481,3 +578,188 @@ def validate_record(
     walker = Walker(diagnostic_reporter(sink, display, lines), line_offset)
     data = walker.walk(node, spec)
     return data, walker.located, sink
+
+
+# ---------------------------------------------------------------- past versions, quickly
+
+
+class QuickParseError(ValueError):
+    """A past version that cannot be read as a MAP (it is skipped for history, and reported)."""
+
+
+_NODE_BUDGET = 100_000  # far above any real plan; stops alias bombs in old versions
+_DATE_KEYS = {"go_live", "deadline", "close"}
+_MILESTONE_DATES = ("start", "due")
+
+
+def _plain(node: yaml.Node, budget: list[int]) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise QuickParseError("the front matter is too large or uses aliases")
+    if isinstance(node, yaml.MappingNode):
+        return {k.value: _plain(v, budget) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(v, budget) for v in node.value]
+    value = node.value
+    if not node.style and (value in ("", "~", "null", "Null", "NULL")):
+        return None
+    return value.strip()
+
+
+def _date_text(value: Any, where: str) -> str:
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            dt.date.fromisoformat(value)
+            return value
+        except ValueError:
+            pass
+    raise QuickParseError(f"{where} is not an ISO date")
+
+
+def _clean(
+    item: Any, where: str, required: tuple[str, ...], dates: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise QuickParseError(f"{where} is not a mapping")
+    out = {k: v for k, v in item.items() if v is not None and v != ""}
+    for key in required:
+        if key not in out:
+            raise QuickParseError(f"{where} has no `{key}`")
+    for key in dates:
+        if key in out:
+            out[key] = _date_text(out[key], f"{where} `{key}`")
+    return out
+
+
+def quick_data(text: str) -> dict[str, Any]:
+    """A past version's front matter as plain JSON-safe data (dates as ISO text).
+
+    Faster than `parse_text` (no positions, no messages) and lenient where history can afford to
+    be (unknown keys are ignored); what it cannot read raises QuickParseError.
+    """
+    text = text.removeprefix(BOM)
+    if not text.startswith("---"):
+        raise QuickParseError("no front matter")
+    first = text.find("\n") + 1
+    end = text.find("\n---", first - 1)
+    while end != -1 and text[end + 4 : end + 5] not in ("", "\n", "\r", " ", "\t"):
+        end = text.find("\n---", end + 1)
+    if first == 0 or end == -1:
+        raise QuickParseError("the front matter is never closed")
+    try:
+        node = load_yaml_node(text[first : end + 1])
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise QuickParseError(f"YAML syntax error: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(node, yaml.MappingNode):
+        raise QuickParseError("the front matter is not a mapping")
+    data = _clean(
+        _plain(node, [_NODE_BUDGET]),
+        "the deal",
+        ("title", "customer", "go_live", "people", "milestones"),
+        tuple(_DATE_KEYS),
+    )
+    from mapdown.model import SIDES, STATUSES, TRACKS
+
+    if not isinstance(data["people"], list) or not isinstance(data["milestones"], list):
+        raise QuickParseError("people and milestones must be lists")
+    people = [_clean(p, f"person {i + 1}", ("name", "side")) for i, p in enumerate(data["people"])]
+    milestones = []
+    for i, m in enumerate(data["milestones"]):
+        m = _clean(
+            m,
+            f"milestone {i + 1}",
+            ("id", "step", "track", "owner", "due", "exit"),
+            _MILESTONE_DATES,
+        )
+        if m["track"] not in TRACKS or m.get("status", "planned") not in STATUSES:
+            raise QuickParseError(f"milestone {i + 1} has an unknown track or status")
+        after = m.get("after", [])
+        m["after"] = after if isinstance(after, list) else [after]
+        milestones.append({k: v for k, v in m.items() if k in _MILESTONE_KEYS})
+    if any(p["side"] not in SIDES for p in people):
+        raise QuickParseError("a person has an unknown side")
+    reviews = [
+        _clean(r, f"review {i + 1}", ("date", "with"), ("date",))
+        for i, r in enumerate(data.get("reviews") or [])
+    ]
+    out = {
+        k: data[k]
+        for k in ("title", "customer", "go_live", "deadline", "deadline_reason", "close")
+        if k in data
+    }
+    out["people"] = [{k: v for k, v in p.items() if k in _PERSON_KEYS} for p in people]
+    out["milestones"] = milestones
+    out["reviews"] = [
+        {k: v for k, v in r.items() if k in ("date", "with", "note")} for r in reviews
+    ]
+    if len({m["id"] for m in milestones}) != len(milestones):
+        raise QuickParseError("two milestones share an id")
+    return out
+
+
+_PERSON_KEYS = ("name", "side", "role", "title", "email")
+_MILESTONE_KEYS = (
+    "id",
+    "step",
+    "track",
+    "owner",
+    "start",
+    "due",
+    "exit",
+    "status",
+    "evidence",
+    "confirmed_by",
+    "confirmation",
+    "after",
+)
+
+
+def deal_from_data(deal_id: str, data: dict[str, Any], body: str = "") -> Deal:
+    """A Deal from `quick_data` output (or its JSON round trip)."""
+
+    def day(value: Any) -> dt.date | None:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+    typed = dict(data)
+    for key in _DATE_KEYS:
+        if key in typed:
+            typed[key] = day(typed[key])
+    typed["milestones"] = [
+        {**m, **{k: day(m[k]) for k in _MILESTONE_DATES if k in m}} for m in data["milestones"]
+    ]
+    typed["reviews"] = [{**r, "date": day(r["date"])} for r in data.get("reviews") or ()]
+    return build_deal(deal_id, typed, body)
+
+
+def plain_data(deal: Deal) -> dict[str, Any]:
+    """The JSON-safe plain data of a Deal (the inverse of `deal_from_data`)."""
+
+    def iso(d: dt.date | None) -> str | None:
+        return d.isoformat() if d else None
+
+    out: dict[str, Any] = {
+        "title": deal.title,
+        "customer": deal.customer,
+        "go_live": iso(deal.go_live),
+    }
+    for key in ("deadline", "close"):
+        if getattr(deal, key):
+            out[key] = iso(getattr(deal, key))
+    if deal.deadline_reason:
+        out["deadline_reason"] = deal.deadline_reason
+    out["people"] = [
+        {k: getattr(p, k) for k in _PERSON_KEYS if getattr(p, k) is not None} for p in deal.people
+    ]
+    out["milestones"] = [
+        {
+            k: (iso(v) if k in _MILESTONE_DATES else list(v) if k == "after" else v)
+            for k in _MILESTONE_KEYS
+            if (v := getattr(m, k)) is not None
+        }
+        for m in deal.milestones
+    ]
+    out["reviews"] = [
+        {"date": iso(r.date), "with": r.with_, **({"note": r.note} if r.note else {})}
+        for r in deal.reviews
+    ]
+    return out

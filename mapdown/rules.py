@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -101,8 +101,15 @@ class Context:
     as_of: dt.date
     # whether a step's recorded confirmation covers its current dates as of `as_of`
     covered: Callable[[Milestone], bool]
-    history: Any = None  # per-step timelines when the repository has history
-    extra: dict[str, Any] = field(default_factory=dict)
+    history: Any = None  # the deal's DealHistory when the repository has history
+    history_n: int | None = None  # judge on the first n states of it (None: all)
+
+    def history_events(self) -> list[Any]:
+        """The history's events up to the states judged on (none without history)."""
+        if self.history is None:
+            return []
+        n = len(self.history.states) if self.history_n is None else self.history_n
+        return [e for e in self.history.events if e.state < n]
 
     @property
     def window(self) -> tuple[dt.date, dt.date]:
@@ -217,6 +224,37 @@ def confirmed_without_writing(ctx: Context) -> Iterator[Finding]:
                 f"`{m.id}` records a confirmation but not who gave it",
                 "add `confirmed_by:` with the customer person who wrote it",
             )
+
+
+@finding("MAP205")
+def confirmation_voided(ctx: Context) -> Iterator[Finding]:
+    if ctx.history is None:
+        return
+    for m in ctx.deal.milestones:
+        if not m.is_open or not recorded_confirmation(ctx.deal, m):
+            continue
+        track = ctx.history.track(m.id, ctx.history_n)
+        if track is None or track.confirmed_at is None or track.dates_at <= track.confirmed_at:
+            continue
+        moves = [
+            e
+            for e in ctx.history_events()
+            if e.milestone == m.id
+            and e.key
+            and e.state > track.confirmed_at
+            and e.kind != "confirmation-voided"
+        ]
+        if not moves:
+            continue
+        move = moves[0]
+        shown = f"{move.key} moved from {move.before} to {move.after}"
+        yield Finding(
+            "MAP205",
+            ("milestones", m.index, moves[-1].key or "due"),
+            f"`{m.id}`: {shown} on {move.day} ({(move.commit or 'working tree')[:7]}) after "
+            f"{m.confirmed_by} confirmed it; the confirmation was for the old date",
+            "get the new date confirmed in writing and record the new `confirmation`",
+        )
 
 
 @finding("MAP206")
@@ -365,6 +403,64 @@ def overdue(ctx: Context) -> Iterator[Finding]:
                 f"`{m.id}` is {days} day{'s' * (days != 1)} overdue (due {m.due})",
                 "mark it done with evidence, or agree a new date with the customer",
             )
+
+
+@finding("MAP213")
+def customer_quiet(ctx: Context) -> Iterator[Finding]:
+    if ctx.history is None:
+        return
+    deal = ctx.deal
+    customer = {p.name for p in deal.customer_people}
+    contacts = [r.date for r in deal.reviews if r.with_ in customer and r.date <= ctx.as_of]
+    contacts += [
+        e.day
+        for e in ctx.history_events()
+        if e.kind in ("confirmed", "confirmation-changed") and e.after and e.after[0] in customer
+    ]
+    events = ctx.history_events()
+    if contacts:
+        last, what = max(contacts), "the last confirmation or review with the customer"
+    elif events:
+        last, what = events[0].day, "the plan was started"
+    else:
+        return
+    quiet = (ctx.as_of - last).days
+    if quiet >= ctx.config.quiet_days:
+        yield Finding(
+            "MAP213",
+            ("reviews",) if "reviews" in _keys(ctx) else ("milestones",),
+            f"the customer has been quiet for {quiet} days: {what} was on {last}",
+            "hold the weekly review with the champion and get this week's dates confirmed",
+            at_key=True,
+        )
+
+
+def _keys(ctx: Context) -> set[str]:
+    return {path[0] for path in ctx.located.keys if len(path) == 1 and isinstance(path[0], str)}
+
+
+@finding("MAP214")
+def slipped(ctx: Context) -> Iterator[Finding]:
+    if ctx.history is None:
+        return
+    since = ctx.as_of - dt.timedelta(days=ctx.config.slip_days)
+    events = ctx.history_events()
+    for m in ctx.deal.milestones:
+        slips = [e for e in events if e.milestone == m.id and e.kind == "slipped"]
+        recent = [e for e in slips if since < e.day <= ctx.as_of]
+        if not recent:
+            continue
+        days = sum(e.days or 0 for e in recent)
+        last = recent[-1]
+        times = len(slips)
+        yield Finding(
+            "MAP214",
+            ("milestones", m.index, last.key or "due"),
+            f"`{m.id}` slipped {days} day{'s' * (days != 1)} in the last "
+            f"{ctx.config.slip_days} days ({last.key} {last.before} → {last.after}); "
+            f"it has slipped {times} time{'s' * (times != 1)} in all",
+            "find out what moved it and whether the customer agrees to the new date",
+        )
 
 
 @finding("MAP215")

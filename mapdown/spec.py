@@ -35,8 +35,8 @@ _FLOAT = re.compile(
     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
 )
 _STD_TAGS = frozenset(
-    f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp", "map",
-                                       "seq")
+    f"tag:yaml.org,2002:{t}"
+    for t in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
 )
 _MAYBE_NOT_TEXT = frozenset("0123456789+-.~nNtTfF")  # first letters of non-text plain scalars
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

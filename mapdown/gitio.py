@@ -1,0 +1,167 @@
+"""Git access: the repository, one `git log` pass over the deals folder, one batch blob reader.
+
+History is read with exactly two long-lived git processes whatever the size of the repository:
+`git log --first-parent --raw` lists every change to a deal file, and one `git cat-file --batch`
+returns every blob asked of it. Requests to the batch reader are written from a thread while the
+answers are read, so the pipe never waits on a round trip per object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import git
+
+from mapdown.errors import MapdownError
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    sha: str
+    time: int  # committer time, seconds since the epoch
+    author: str
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One raw diff entry: a deal file added, modified, deleted or renamed in a commit."""
+
+    status: str  # A, M, D, R, C, T
+    path: str  # the path after the change
+    old_path: str | None  # the path before a rename or copy
+    blob: str | None  # the new blob, None when deleted
+
+
+@dataclass
+class LogEntry:
+    commit: Commit
+    changes: list[Change] = field(default_factory=list)
+
+
+ZERO = "0" * 40
+
+
+def open_repo(start: Path) -> git.Repo | None:
+    """The git repository containing `start`, or None outside one."""
+    try:
+        return git.Repo(start, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+    except git.GitCommandNotFound as exc:  # pragma: no cover - depends on the machine
+        raise MapdownError("git is not installed; install git or run outside a repository") from exc
+
+
+def is_shallow(repo: git.Repo) -> bool:
+    return (Path(repo.git_dir) / "shallow").exists()
+
+
+def has_commits(repo: git.Repo, rev: str) -> bool:
+    try:
+        repo.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}")
+    except git.GitCommandError:
+        return False
+    return True
+
+
+def read_log(repo: git.Repo, rev: str, folder: str) -> list[LogEntry]:
+    """Every first-parent commit of `rev` that changed a file under `folder`, oldest first.
+
+    Merges are diffed against their first parent, so a merged branch's changes appear once, at
+    the merge. Renames are detected (`-M`) so a file keeps its history under its new name.
+    """
+    out = repo.git.log(
+        "-z",
+        "--raw",
+        "--no-abbrev",
+        "-M",
+        "--first-parent",
+        "--diff-merges=first-parent",
+        "--format=%x01%H%x00%ct%x00%an%x00%s%x00",
+        rev,
+        "--",
+        folder,
+        stdout_as_string=False,
+    )
+    text = out.decode("utf-8", "surrogateescape")
+    entries: list[LogEntry] = []
+    for chunk in text.split("\x01")[1:]:
+        sha, ctime, author, subject, rest = chunk.split("\x00", 4)
+        entry = LogEntry(Commit(sha, int(ctime), author, subject))
+        tokens = rest.lstrip("\x00\n").split("\x00")
+        i = 0
+        while i < len(tokens):
+            meta = tokens[i]
+            if not meta.startswith(":"):
+                i += 1
+                continue
+            fields = meta[1:].split()
+            new_blob, status = fields[3], fields[4][0]
+            if status in "RC":
+                old, new = tokens[i + 1], tokens[i + 2]
+                i += 3
+            else:
+                old, new = None, tokens[i + 1]
+                i += 2
+            entry.changes.append(Change(status, new, old, None if new_blob == ZERO else new_blob))
+        entries.append(entry)
+    entries.reverse()
+    return entries
+
+
+def blob_hash(data: bytes) -> str:
+    """The id git gives a blob with this content (to see whether a file changed, with no git)."""
+    return hashlib.sha1(b"blob %d\x00" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+class BlobReader:
+    """One persistent `git cat-file --batch`; `read(shas)` yields (sha, bytes) in order."""
+
+    def __init__(self, repo: git.Repo) -> None:
+        self._proc = subprocess.Popen(
+            [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", "cat-file", "--batch"],
+            cwd=repo.working_tree_dir or repo.git_dir,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+
+    def read(self, shas: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
+        wanted = list(shas)
+        if not wanted:
+            return
+        proc = self._proc
+        assert proc.stdin is not None and proc.stdout is not None
+
+        def feed() -> None:
+            assert proc.stdin is not None
+            proc.stdin.write("".join(f"{sha}\n" for sha in wanted).encode())
+            proc.stdin.flush()
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        out = proc.stdout
+        for sha in wanted:
+            header = out.readline().split()
+            if len(header) < 3 or header[1] != b"blob":
+                yield sha, None  # missing (a shallow clone) or not a blob
+                continue
+            data = out.read(int(header[2]))
+            out.read(1)  # the newline after each object
+            yield sha, data
+        writer.join()
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        self._proc.wait()
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,227 @@
+"""Deal scores and histories as records (for JSON) and as text tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mapdown.config import Config
+from mapdown.history import DealHistory, RepoHistory
+from mapdown.model import Deal
+from mapdown.parse import read_file
+from mapdown.rules import RULES
+from mapdown.score import Score, score_deal, weekly
+
+
+@dataclass
+class Scored:
+    """One deal scored as of a day."""
+
+    deal: Deal
+    path: str
+    score: Score
+    history: DealHistory | None
+    partial: bool = False
+
+
+def deal_paths(deals_dir: Path) -> list[Path]:
+    from mapdown.check import discover
+
+    return discover([deals_dir]) if deals_dir.is_dir() else []
+
+
+def score_all(
+    deals_dir: Path, root: Path, config: Config, as_of: dt.date, repo: RepoHistory
+) -> tuple[list[Scored], list[str]]:
+    """Every deal as of `as_of`, and notes about versions that could not be read."""
+    out: list[Scored] = []
+    notes: list[str] = []
+    if repo.available:
+        for rel, history in sorted(repo.deals.items()):
+            notes.extend(history.problems)
+            state = history.state_as_of(as_of)
+            if state is None or state.deal is None:
+                continue  # the deal did not exist yet on that day
+            n = history.upto(as_of)
+            out.append(
+                Scored(
+                    state.deal,
+                    rel,
+                    score_deal(state.deal, as_of, config, history, n),
+                    history,
+                    history.partial,
+                )
+            )
+        return out, notes
+    for path in deal_paths(deals_dir):
+        parsed = read_file(path, str(path.relative_to(root)), root)
+        if parsed.deal is None:
+            first = parsed.diagnostics[0]
+            notes.append(
+                f"{first.path}:{first.line}: {first.code} {first.message}; "
+                "not scored (run `mapdown check`)"
+            )
+            continue
+        out.append(
+            Scored(parsed.deal, parsed.display, score_deal(parsed.deal, as_of, config), None)
+        )
+    return out, notes
+
+
+def weeks_left(deal: Deal, as_of: dt.date) -> float:
+    return round((deal.go_live - as_of).days / 7, 1)
+
+
+def _rate(score: Score) -> str:
+    rate = score.confirmation_rate
+    if rate is None:
+        return "—"
+    return f"{score.confirmed_dates}/{score.window_dates} ({rate:.0f}%)"
+
+
+def score_record(item: Scored) -> dict[str, Any]:
+    deal, s = item.deal, item.score
+    return {
+        "id": deal.id,
+        "path": item.path,
+        "title": deal.title,
+        "customer": deal.customer,
+        "as_of": s.as_of.isoformat(),
+        "go_live": deal.go_live.isoformat(),
+        "weeks_left": weeks_left(deal, s.as_of),
+        "close": deal.close.isoformat() if deal.close else None,
+        "score": s.score,
+        "confirmation_rate": s.confirmation_rate,
+        "window_dates": s.window_dates,
+        "confirmed_dates": s.confirmed_dates,
+        "unconfirmed": [
+            {"milestone": d.milestone, "key": d.key, "date": d.day.isoformat()}
+            for d in s.window
+            if not d.confirmed
+        ],
+        "slips_7d": s.slips,
+        "parts": s.parts,
+        "worst_findings": [
+            {"code": f.code, "name": RULES[f.code].name, "message": f.message} for f in s.worst()
+        ],
+        "history": item.history is not None,
+        "partial": item.partial,
+    }
+
+
+def score_table(items: list[Scored]) -> str:
+    if not items:
+        return "No deals."
+    header = (
+        "deal",
+        "customer",
+        "go-live",
+        "weeks",
+        "score",
+        "confirmed (30d)",
+        "slips 7d",
+        "worst findings",
+    )
+    rows = [header]
+    for item in sorted(items, key=lambda i: (i.score.score, i.deal.id)):
+        deal, s = item.deal, item.score
+        rows.append(
+            (
+                deal.id,
+                deal.customer[:28],
+                deal.go_live.isoformat(),
+                f"{weeks_left(deal, s.as_of):g}",
+                str(s.score),
+                _rate(s),
+                str(s.slips),
+                " ".join(f.code for f in s.worst()) or "—",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def history_record(history: DealHistory, as_of: dt.date, config: Config) -> dict[str, Any]:
+    """`mapdown history --format json`: the weekly series and every step's events."""
+    tz = config.tz
+    n = history.upto(as_of)
+    state = history.state_as_of(as_of)
+    deal = state.deal if state else None
+    names = {m.id: m.step for s in history.states if s.deal for m in s.deal.milestones}
+    milestones: dict[str, list[dict[str, Any]]] = {}
+    for event in history.events:
+        if event.state < n and event.milestone is not None:
+            milestones.setdefault(event.milestone, []).append(event.to_json(tz))
+    return {
+        "id": history.deal_id,
+        "path": history.path,
+        "as_of": as_of.isoformat(),
+        "title": deal.title if deal else None,
+        "customer": deal.customer if deal else None,
+        "partial": history.partial,
+        "weeks": [
+            {
+                "week": w.week,
+                "end": w.end.isoformat(),
+                "as_of": w.as_of.isoformat(),
+                "score": w.score.score,
+                "confirmation_rate": w.score.confirmation_rate,
+                "window_dates": w.score.window_dates,
+                "confirmed_dates": w.score.confirmed_dates,
+                "parts": w.score.parts,
+            }
+            for w in weekly(history, as_of, config)
+        ],
+        "steps": [{"id": mid, "step": names.get(mid)} for mid in milestones],
+        "milestones": milestones,
+        "deal_events": [
+            e.to_json(tz) for e in history.events if e.state < n and e.milestone is None
+        ],
+        "problems": history.problems,
+    }
+
+
+def history_text(record: dict[str, Any]) -> str:
+    lines = [
+        f"{record['id']}: {record['title']} ({record['customer']})",
+        "",
+        "week      end         score  confirmed",
+    ]
+    for w in record["weeks"]:
+        rate = (
+            "—"
+            if w["confirmation_rate"] is None
+            else (f"{w['confirmed_dates']}/{w['window_dates']} ({w['confirmation_rate']:.0f}%)")
+        )
+        lines.append(f"{w['week']}  {w['end']}  {w['score']:>5}  {rate}")
+    names = {s["id"]: s["step"] for s in record["steps"]}
+    for mid, events in record["milestones"].items():
+        lines += ["", f"{mid}: {names.get(mid) or ''}"]
+        for e in events:
+            detail = ""
+            if "from" in e:
+                detail = f" {_show(e['from'])} → {_show(e['to'])}"
+            if "days" in e:
+                detail += f" ({e['days']:+d} days)"
+            commit = (e["commit"] or "working tree")[:7]
+            who = f" by {e['author']}" if e["author"] else ""
+            lines.append(
+                f"  {e['day']}  {e['kind']}{' ' + e['key'] if 'key' in e else ''}"
+                f"{detail}  [{commit}{who}]"
+            )
+    for problem in record["problems"]:
+        lines.append(f"note: {problem}")
+    return "\n".join(lines)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value if v is not None) or "—"
+    return "—" if value is None else str(value)
