@@ -32,8 +32,16 @@ def main() -> None:
         deals.mkdir()
         for i in range(args.deals):
             (deals / f"deal-{i:05d}.md").write_text(flagship, encoding="utf-8")
-        command = [sys.executable, "-m", "mapdown", "check", "--as-of", "2026-11-26",
-                   "--format", "json"]
+        command = [
+            sys.executable,
+            "-m",
+            "mapdown",
+            "check",
+            "--as-of",
+            "2026-11-26",
+            "--format",
+            "json",
+        ]
         times = []
         for _ in range(args.repeat):
             start = time.perf_counter()
@@ -43,8 +51,10 @@ def main() -> None:
                 sys.exit(done.stderr.decode())
         lines = len(flagship.splitlines())
         print(f"mapdown check: {args.deals} deals of {lines} lines each")
-        print(f"  median {statistics.median(times):.2f} s, min {min(times):.2f} s, "
-              f"max {max(times):.2f} s over {args.repeat} runs")
+        print(
+            f"  median {statistics.median(times):.2f} s, min {min(times):.2f} s, "
+            f"max {max(times):.2f} s over {args.repeat} runs"
+        )
         print(f"  {statistics.median(times) / args.deals * 1000:.2f} ms per deal")
 
 

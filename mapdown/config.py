@@ -148,6 +148,7 @@ DEFAULT_INTERNAL_STEPS: tuple[dict[str, Any], ...] = (
 )
 
 SEVERITY_LEVELS = ("error", "warning", "off")
+FINDING_CODES = tuple(f"MAP2{n:02d}" for n in range(1, 18))  # asserted against rules.RULES
 SCORE_PARTS = ("confirmation", "owners", "evidence", "internal_steps", "threading", "on_time")
 
 INTERNAL_STEP = Record(
@@ -228,12 +229,15 @@ CONFIG = Record(
         Field("plan_size_max", Int(1, 1000), doc="Most open steps (MAP217).", default=30),
         Field(
             "severity",
-            MapOf(Text(SEVERITY_LEVELS), key_pattern=r"^MAP2\d\d$"),
+            MapOf(Text(SEVERITY_LEVELS), keys=FINDING_CODES),
             doc="Severity per finding code: `error`, `warning` or `off`.",
             default={},
         ),
         Field(
-            "score_weights", MapOf(Number()), doc="Weights of the health score's parts.", default={}
+            "score_weights",
+            MapOf(Number(), keys=SCORE_PARTS),
+            doc="Weights of the health score's parts.",
+            default={},
         ),
         Field("deals_dir", Text(), doc="Folder holding the deal files.", default="deals"),
         Field("site", SITE, doc="The published dashboard."),

@@ -475,6 +475,14 @@ def _deal_history(
     deal_id = PurePosixPath(rel).name.removesuffix(".md")
     blobs = {b for _, _, b in versions if b is not None}
     parsed: dict[str, Any] = cache.get_many(b for b in blobs if b not in texts)
+    built: dict[str, Deal] = {}
+    for blob, data in list(parsed.items()):
+        if isinstance(data, dict) and isinstance(data.get("error"), str):
+            continue
+        try:
+            built[blob] = deal_from_data(deal_id, data)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            del parsed[blob]  # a damaged cache entry: read and parse the version again
     missing = [b for b in blobs if b not in parsed and b not in texts]
     if missing and reader is not None:
         for blob, raw in reader.read(missing):
@@ -493,7 +501,7 @@ def _deal_history(
             parsed[blob] = {"error": str(exc)}
         cache.put(blob, parsed[blob])
     states: list[State] = []
-    problems: list[str] = []
+    unreadable: list[tuple[str, dt.date, str]] = []
     last_time = 0
     for i, (commit, path, blob) in enumerate(versions):
         time = max(commit.time if commit else now, last_time)
@@ -505,14 +513,11 @@ def _deal_history(
             data = parsed[blob]
             if "error" in data:
                 error = data["error"]
-                where = commit.sha[:7] if commit else "the working tree"
-                problems.append(
-                    f"{path} at {where} ({day}) does not parse: {error}; skipped for history"
-                )
+                unreadable.append((commit.sha[:7] if commit else "the working tree", day, error))
             else:
                 try:
-                    deal = deal_from_data(deal_id, data)
-                except (KeyError, TypeError, ValueError) as exc:  # a damaged cache entry
+                    deal = built.get(blob) or deal_from_data(deal_id, data)
+                except (KeyError, TypeError, ValueError) as exc:  # pragma: no cover - a bug
                     error = f"unreadable: {exc}"
         states.append(
             State(
@@ -526,6 +531,15 @@ def _deal_history(
                 deal,
                 error,
             )
+        )
+    problems = []
+    if unreadable:  # one line per deal, however many versions
+        where, day, error = unreadable[0]
+        count = len(unreadable)
+        problems.append(
+            f"{rel}: {count} past version{'s' * (count != 1)} could not be read and "
+            f"{'are' if count != 1 else 'is'} skipped for history (first: {where} on {day}: "
+            f"{error})"
         )
     return build_timeline(deal_id, rel, states, problems, partial)
 

@@ -26,7 +26,7 @@ PERSON = Record(
         Field("email", Text(), doc="Email address."),
     ),
     doc="Everyone who owns or confirms something, on both sides.",
-    aliases={"side_": "side", "company": "side", "owner": "name", "job_title": "title"},
+    aliases={"company": "side", "owner": "name", "job_title": "title"},
 )
 
 MILESTONE = Record(
@@ -50,7 +50,7 @@ MILESTONE = Record(
             doc="`planned` (default), `in-progress`, `done`, `blocked`.",
             default="planned",
         ),
-        Field("evidence", Text(), doc="Where the exit artifact is (required when done)."),
+        Field("evidence", Text(), doc="Where the exit artifact is; expected when done (MAP202)."),
         Field(
             "confirmed_by",
             Text(),
@@ -143,7 +143,8 @@ class Person:
         if not self.role:
             return False
         wanted = _norm_role(role)
-        parts = self.role.replace("/", ",").replace(";", ",").replace(" and ", ",").split(",")
+        text = " ".join(self.role.lower().split())
+        parts = text.replace("/", ",").replace(";", ",").replace(" and ", ",").split(",")
         return any(_norm_role(p) == wanted for p in parts)
 
 

@@ -185,12 +185,12 @@ def render(
         start, due = dates[s.id]
         out += [
             f"  - id: {s.id}",
-            f"    step: {s.step}",
+            f"    step: {_q(s.step)}",
             f"    track: {s.track}",
             f"    owner: {s.owner}",
             f"    start: {start}",
             f"    due: {due}",
-            f"    exit: {s.exit}",
+            f"    exit: {_q(s.exit)}",
         ]
         if s.after:
             out.append(f"    after: [{', '.join(s.after)}]")
@@ -230,6 +230,9 @@ def create_deal(
     text = render(deal_id, customer.strip(), go_live, close, deadline, title)
     fd, tmp = tempfile.mkstemp(dir=deals_dir, prefix=f".{deal_id}.", suffix=".tmp")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes the file private; a deal is not
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
         try:

@@ -300,7 +300,7 @@ def vendor_only(ctx: Context) -> Iterator[Finding]:
 
 def _internal_pattern(item: InternalStep) -> re.Pattern[str]:
     words = sorted((re.escape(k.lower()) for k in item.keywords), key=len, reverse=True)
-    return re.compile(r"(?<![\w-])(?:" + "|".join(words) + r")(?![\w-])")
+    return re.compile(r"(?<!\w)(?:" + "|".join(words) + r")(?!\w)")
 
 
 def has_internal_step(deal: Deal, item: InternalStep) -> bool:

@@ -483,6 +483,9 @@ class Walker:
             if kind not in ("int", "float"):
                 return self._wrong_type(node, spec, path, pos)
             number = float(value)
+            if number != number or number in (float("inf"), float("-inf")):
+                self._report("MAP103", pos, f"`{self._name(path)}` must be a finite number", "")
+                return INVALID
             if number < spec.minimum:
                 self._report(
                     "MAP103", pos, f"`{self._name(path)}` must be at least {spec.minimum}", ""
