@@ -1,90 +1,118 @@
-"""A parse cache keyed by blob hash, under `.mapdown-cache/`.
+"""The cache under `.mapdown-cache/`: content-addressed, so an entry can never be stale.
 
-Keys are git blob ids, so an entry can never be stale: the same id is the same bytes. Values are
-JSON (never pickle: a cache folder restored in CI must not be able to run code). A damaged
-database or entry is ignored and rebuilt, never fatal.
+Three tables, each keyed by something that names its content exactly:
+
+- `blobs`: a git blob id → that version's parsed front matter;
+- `timelines`: a hash of a deal's list of (commit, blob) versions → its events and step tracks;
+- `logs`: the deals folder → the parsed first-parent log up to a commit id (a commit id names
+  its whole history, so the log of a later commit is the cached one plus the new commits);
+- `scores`: a deal's history key, the as-of day, the settings and mapdown's version → its score.
+
+Values are zlib-compressed JSON, never pickle: a cache folder restored in CI must not be able to
+run code. A damaged database or entry is ignored and rebuilt, never fatal.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 CACHE_DIR = ".mapdown-cache"
-VERSION = 1  # bump when the cached shape changes: old entries are then never read
+VERSION = 2  # bump when a cached shape changes: old files are then never read
+TABLES = ("blobs", "timelines", "logs", "scores")
 
 
-class ParseCache:
-    """blob id → parsed front matter (plain JSON data), in one SQLite file."""
+def _pack(value: Any) -> bytes:
+    return zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 1)
+
+
+def _unpack(data: bytes) -> Any:
+    return json.loads(zlib.decompress(data))
+
+
+class Cache:
+    """Key → JSON value tables in one SQLite file; a no-op when `folder` is None."""
 
     def __init__(self, folder: Path | None) -> None:
         self._db: sqlite3.Connection | None = None
-        self._pending: dict[str, str] = {}
+        self._pending: dict[str, dict[str, bytes]] = {t: {} for t in TABLES}
         if folder is None:
             return
         try:
             folder.mkdir(parents=True, exist_ok=True)
             ignore = folder / ".gitignore"
             if not ignore.exists():
-                ignore.write_text("# mapdown's parse cache: safe to delete\n*\n", encoding="utf-8")
-            self._db = self._open(folder / f"parse-v{VERSION}.sqlite")
+                ignore.write_text("# mapdown's cache: safe to delete\n*\n", encoding="utf-8")
+            self._db = self._open(folder / f"cache-v{VERSION}.sqlite")
         except (OSError, sqlite3.Error):
-            self._db = None  # no cache this run; everything still works
+            self._db = None  # no cache this run; everything still works, only slower
 
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:
         for attempt in range(2):
             try:
                 db = sqlite3.connect(path)
-                db.execute("CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, data TEXT)")
-                db.execute("SELECT count(*) FROM blobs LIMIT 1").fetchone()
+                db.execute("PRAGMA journal_mode=WAL")
+                for table in TABLES:
+                    db.execute(f"CREATE TABLE IF NOT EXISTS {table} (k TEXT PRIMARY KEY, v BLOB)")
+                db.execute("SELECT count(*) FROM blobs").fetchone()
                 return db
             except sqlite3.DatabaseError:
                 if attempt:
                     raise
-                path.unlink(missing_ok=True)  # damaged: start again
+                for suffix in ("", "-wal", "-shm"):  # damaged: start again
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def get_many(self, ids: Iterable[str]) -> dict[str, Any]:
-        """The cached values among `ids`; damaged entries are left out (and so re-parsed)."""
+    @property
+    def enabled(self) -> bool:
+        return self._db is not None
+
+    def get_many(self, table: str, keys: Iterable[str]) -> dict[str, Any]:
+        """The cached values among `keys`; damaged entries are left out (and so rebuilt)."""
         found: dict[str, Any] = {}
         if self._db is None:
             return found
-        wanted = list(ids)
+        wanted = list(keys)
         try:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
-                    f"SELECT id, data FROM blobs WHERE id IN ({marks})", chunk
-                ).fetchall()
-                for blob, data in rows:
+                rows = self._db.execute(f"SELECT k, v FROM {table} WHERE k IN ({marks})", chunk)
+                for key, data in rows:
                     try:
-                        found[blob] = json.loads(data)
-                    except (ValueError, TypeError):
+                        found[key] = _unpack(data)
+                    except (ValueError, TypeError, zlib.error):
                         continue
         except sqlite3.Error:
             self._db = None
         return found
 
-    def put(self, blob: str, value: Any) -> None:
+    def get(self, table: str, key: str) -> Any:
+        return self.get_many(table, [key]).get(key)
+
+    def put(self, table: str, key: str, value: Any) -> None:
         if self._db is not None:
-            self._pending[blob] = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            self._pending[table][key] = _pack(value)
 
     def flush(self) -> None:
-        if self._db is None or not self._pending:
+        if self._db is None:
             return
         try:
             with self._db:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO blobs (id, data) VALUES (?, ?)", self._pending.items()
-                )
+                for table, rows in self._pending.items():
+                    if rows:
+                        self._db.executemany(
+                            f"INSERT OR REPLACE INTO {table} (k, v) VALUES (?, ?)", rows.items()
+                        )
         except sqlite3.Error:
             pass  # a cache that cannot be written only costs time next run
-        self._pending.clear()
+        for rows in self._pending.values():
+            rows.clear()
 
     def close(self) -> None:
         self.flush()

@@ -139,9 +139,7 @@ def check_files(
             assert parsed.deal is not None
             history = repo_history.for_path(path) if repo_history else None
             if history is not None:
-                history = history.with_current(
-                    parsed.deal, end_of_day(as_of, config), as_of, history.path
-                )
+                history = history.with_current(parsed.deal, end_of_day(as_of, config), as_of)
             result.diagnostics.extend(deal_findings(parsed, config, as_of, history))
         else:
             result.files_with_errors += 1

@@ -99,6 +99,7 @@ def load_history(ws: Workspace, no_cache: bool, allow_shallow: bool) -> Any:
         allow_shallow=allow_shallow,
         use_cache=not no_cache,
     )
+    click.get_current_context().call_on_close(repo.close)  # the blob reader and the cache
     if repo.notice:
         click.echo(f"mapdown: {repo.notice}", err=True)
     return repo
@@ -213,25 +214,25 @@ def score(
     """
     import json
 
-    from mapdown.report import score_all, score_record, score_table
+    from mapdown.report import score_all, score_table
 
     ws = workspace(config_file)
     day = ws.as_of(as_of)
     repo = load_history(ws, no_cache, allow_shallow)
-    items, notes = score_all(ws.deals_dir(), ws.root, ws.config, day, repo)
+    records, notes = score_all(ws.deals_dir(), ws.root, ws.config, day, repo)
     for note in notes:
         click.echo(f"note: {note}", err=True)
     if fmt == "json":
         click.echo(
             json.dumps(
-                [score_record(i) for i in sorted(items, key=lambda i: i.deal.id)],
+                records,
                 indent=2,
                 ensure_ascii=False,
             )
         )
     else:
         click.echo(f"Deals as of {day}" + (" (partial history)" if repo.partial else ""))
-        click.echo(score_table(items))
+        click.echo(score_table(records))
 
 
 @cli.command()
@@ -267,9 +268,10 @@ def history(
     if not repo.available:
         raise MapdownError("`mapdown history` needs a git repository with commits")
     deal_id = Path(deal).name.removesuffix(".md")
-    found = [h for h in repo.deals.values() if h.deal_id == deal_id]
+    ids = {Path(rel).name.removesuffix(".md"): rel for rel in repo.deals}
+    found = [repo.deals[ids[deal_id]]] if deal_id in ids else []
     if not found:
-        known = ", ".join(sorted(h.deal_id for h in repo.deals.values())) or "none"
+        known = ", ".join(sorted(ids)) or "none"
         raise UsageProblem(f"no deal `{deal_id}` in {ws.config.deals_dir}/ (deals: {known})")
     record = history_record(found[0], day, ws.config)
     if fmt == "json":

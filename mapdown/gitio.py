@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import git
 
@@ -61,21 +62,45 @@ def is_shallow(repo: git.Repo) -> bool:
     return (Path(repo.git_dir) / "shallow").exists()
 
 
-def has_commits(repo: git.Repo, rev: str) -> bool:
+def resolve(repo: git.Repo, rev: str) -> str | None:
+    """The commit id `rev` names, or None (no commits yet, or no such revision)."""
     try:
-        repo.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}")
+        return repo.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}")
     except git.GitCommandError:
+        return None
+
+
+def _git(repo: git.Repo, *args: str) -> bytes:
+    done = subprocess.run(
+        [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", *args],
+        cwd=repo.working_tree_dir or repo.git_dir,
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode:
+        raise MapdownError(f"git {args[0]} failed: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout
+
+
+def continues(repo: git.Repo, base: str, head: str) -> bool:
+    """Whether `base` is on the first-parent chain of `head` (so the log of head extends it)."""
+    lines = _git(repo, "rev-list", "--first-parent", "--parents", f"{base}..{head}").split(b"\n")
+    last = [line for line in lines if line.strip()]
+    if not last:
         return False
-    return True
+    return last[-1].split()[1:2] == [base.encode()]
 
 
-def read_log(repo: git.Repo, rev: str, folder: str) -> list[LogEntry]:
-    """Every first-parent commit of `rev` that changed a file under `folder`, oldest first.
+def read_log(repo: git.Repo, rev: str, folder: str, since: str | None = None) -> list[LogEntry]:
+    """Every first-parent commit of `rev` (after `since`) that changed `folder`, oldest first.
 
     Merges are diffed against their first parent, so a merged branch's changes appear once, at
     the merge. Renames are detected (`-M`) so a file keeps its history under its new name.
     """
-    out = repo.git.log(
+    span = f"{since}..{rev}" if since else rev
+    out = _git(
+        repo,
+        "log",
         "-z",
         "--raw",
         "--no-abbrev",
@@ -83,10 +108,9 @@ def read_log(repo: git.Repo, rev: str, folder: str) -> list[LogEntry]:
         "--first-parent",
         "--diff-merges=first-parent",
         "--format=%x01%H%x00%ct%x00%an%x00%s%x00",
-        rev,
+        span,
         "--",
         folder,
-        stdout_as_string=False,
     )
     text = out.decode("utf-8", "surrogateescape")
     entries: list[LogEntry] = []
@@ -112,6 +136,26 @@ def read_log(repo: git.Repo, rev: str, folder: str) -> list[LogEntry]:
         entries.append(entry)
     entries.reverse()
     return entries
+
+
+def log_to_json(entries: list[LogEntry]) -> list[Any]:
+    return [
+        [
+            e.commit.sha,
+            e.commit.time,
+            e.commit.author,
+            e.commit.subject,
+            [[c.status, c.path, c.old_path, c.blob] for c in e.changes],
+        ]
+        for e in entries
+    ]
+
+
+def log_from_json(data: list[Any]) -> list[LogEntry]:
+    return [
+        LogEntry(Commit(sha, time, author, subject), [Change(*c) for c in changes])
+        for sha, time, author, subject, changes in data
+    ]
 
 
 def blob_hash(data: bytes) -> str:

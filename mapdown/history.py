@@ -6,7 +6,9 @@ The rules (FORMAT.md, "What git history adds"):
   commit's committer date. Where a committer date is earlier than the state before it (clock
   skew, a rebase), the state is timed as the one before it: time never runs backward along the
   history, so "as of a day" always means a prefix of it.
-- A dirty working tree is one more state, timed now.
+- A dirty working tree is one more state, timed now. `score --as-of D` judges on the states whose
+  day is on or before D, so for a past day the working tree is left out; `check` judges the file
+  as it is, as the last state of its history.
 - A step's dates are `start` and `due`; they changed in every state where either differs from
   the state before. A step is confirmed at the latest state in which its (`confirmed_by`,
   `confirmation`) pair took its current value. The confirmation covers the dates only if no date
@@ -14,25 +16,46 @@ The rules (FORMAT.md, "What git history adds"):
 - A row is followed by its `id`; a file by git's rename detection. A file deleted and later added
   again at the same path continues the same history (its steps are removed, then created again).
 - A version that cannot be read is skipped and reported; it never stops the run.
+
+Work is proportional to what changed: the log, each deal's timeline and each parsed version are
+cached by the commit or blob ids that name them (see cache.py).
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import hashlib
+import json
 import os
 import zoneinfo
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from mapdown.cache import CACHE_DIR, ParseCache
+import git
+
+from mapdown.cache import CACHE_DIR, Cache
 from mapdown.errors import MapdownError
-from mapdown.gitio import BlobReader, Commit, blob_hash, has_commits, is_shallow, open_repo
-from mapdown.gitio import read_log as git_log
+from mapdown.gitio import (
+    BlobReader,
+    Commit,
+    LogEntry,
+    blob_hash,
+    continues,
+    is_shallow,
+    log_from_json,
+    log_to_json,
+    open_repo,
+    read_log,
+    resolve,
+)
 from mapdown.model import Deal, Milestone
-from mapdown.parse import QuickParseError, deal_from_data, quick_data
+from mapdown.parse import QuickParseError, deal_from_data, plain_data, quick_data
 from mapdown.rules import recorded_confirmation
+
+TIMELINE_VERSION = 1  # bump when the events or tracks computed from the same versions change
 
 SHALLOW_HELP = (
     "this is a shallow clone, so the history of the deals is incomplete and confirmations "
@@ -46,14 +69,14 @@ class State:
     """One version of a deal file."""
 
     index: int
-    commit: str | None  # None for the working tree
+    commit: str | None  # None for the working tree (or the file being checked)
     time: int  # effective time, seconds since the epoch (never before the previous state's)
     day: dt.date  # that time's calendar day in the configured time zone
     author: str
     subject: str
     path: str  # repository-relative path of the file in this version
-    deal: Deal | None  # None when the file was deleted, or the version does not parse
-    error: str | None = None  # why the version does not parse
+    blob: str | None  # None when the file was deleted in this version
+    error: str | None = None  # why the version cannot be read
 
     @property
     def short(self) -> str:
@@ -62,7 +85,11 @@ class State:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """Something that happened to a step (or to the deal, with `milestone` None)."""
+    """Something that happened to a step (or to the deal, with `milestone` None).
+
+    `before` and `after` are plain JSON values: dates as ISO text, a confirmation as
+    [confirmed_by, confirmation].
+    """
 
     kind: str
     milestone: str | None
@@ -71,7 +98,7 @@ class Event:
     time: int
     day: dt.date
     author: str
-    key: str | None = None  # start or due, for date moves
+    key: str | None = None  # start or due (or go_live, close) for date moves
     before: Any = None
     after: Any = None
     days: int | None = None  # how far a date moved (later is positive)
@@ -86,17 +113,51 @@ class Event:
         }
         if self.key:
             out["key"] = self.key
-        if self.before is not None or self.after is not None or self.kind in _VALUE_KINDS:
-            out["from"] = _jsonable(self.before)
-            out["to"] = _jsonable(self.after)
+        if self.kind in _VALUE_KINDS:
+            out["from"] = self.before
+            out["to"] = self.after
         if self.days is not None:
             out["days"] = self.days
         return out
 
+    def packed(self) -> list[Any]:
+        return [
+            self.kind,
+            self.milestone,
+            self.state,
+            self.commit,
+            self.time,
+            self.day.isoformat(),
+            self.author,
+            self.key,
+            self.before,
+            self.after,
+            self.days,
+        ]
+
+    @classmethod
+    def unpacked(cls, row: list[Any]) -> Event:
+        kind, mid, state, commit, time, day, author, key, before, after, days = row
+        return cls(
+            kind,
+            mid,
+            state,
+            commit,
+            time,
+            dt.date.fromisoformat(day),
+            author,
+            key,
+            before,
+            after,
+            days,
+        )
+
 
 _VALUE_KINDS = {
+    "created",
     "slipped",
     "pulled-in",
+    "date-set",
     "confirmed",
     "confirmation-changed",
     "confirmation-removed",
@@ -109,20 +170,17 @@ _VALUE_KINDS = {
 }
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-@dataclass
+@dataclass(frozen=True, slots=True)
 class StepTrack:
-    """Per step, as of a state: since when its dates and its confirmation stand."""
+    """Since when a step's dates and its confirmation stand (indexes of states)."""
 
-    dates_at: int  # index of the state where its dates were last set or changed
-    confirmed_at: int | None  # index of the state where its confirmation pair took its value
+    dates_at: int
+    confirmed_at: int | None
+
+
+# (state index, dates_at, confirmed_at); dates_at == -1 marks the step as absent from then on
+Checkpoint = tuple[int, int, int | None]
+Loader = Callable[[str], dict[str, Any]]
 
 
 @dataclass
@@ -133,30 +191,67 @@ class DealHistory:
     path: str
     states: list[State] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
-    # tracks[i][milestone id]: the StepTrack as of state i (None for unreadable versions)
-    tracks: list[dict[str, StepTrack] | None] = field(default_factory=list)
+    tracks: dict[str, list[Checkpoint]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     partial: bool = False
+    loader: Loader | None = None  # blob id → parsed data, for versions asked for later
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)  # data not in git
+    _deals: dict[int, Deal | None] = field(default_factory=dict)
+    _days: list[dt.date] | None = None
+
+    # -- the states
 
     @property
     def first_day(self) -> dt.date | None:
         return self.states[0].day if self.states else None
 
     def upto(self, day: dt.date) -> int:
-        """How many states were there by the end of `day`."""
-        n = 0
-        for state in self.states:
-            if state.day > day:
-                break
-            n += 1
-        return n
+        """How many states there were by the end of `day`."""
+        days = self._days
+        if days is None or len(days) != len(self.states):
+            days = self._days = [s.day for s in self.states]
+        return bisect.bisect_right(days, day)
 
     def state_as_of(self, day: dt.date) -> State | None:
-        """The last readable version as of `day` (None if the deal did not exist yet)."""
+        """The last readable version as of `day`; None if the deal did not exist then."""
         for state in reversed(self.states[: self.upto(day)]):
             if state.error is None:
-                return state if state.deal is not None else None
+                return state if state.blob is not None else None
         return None
+
+    def data_at(self, state: State) -> dict[str, Any] | None:
+        if state.blob is None or state.error is not None:
+            return None
+        if state.blob in self.extra:
+            return self.extra[state.blob]
+        if self.loader is None:
+            return None
+        data = self.loader(state.blob)
+        return None if "error" in data else data
+
+    def deal_at(self, state: State | None) -> Deal | None:
+        if state is None:
+            return None
+        if state.index not in self._deals:
+            data = self.data_at(state)
+            self._deals[state.index] = deal_from_data(self.deal_id, data) if data else None
+        return self._deals[state.index]
+
+    def deal_as_of(self, day: dt.date) -> Deal | None:
+        return self.deal_at(self.state_as_of(day))
+
+    # -- the steps
+
+    def track(self, milestone_id: str, n: int | None = None) -> StepTrack | None:
+        """The step's track as of the first `n` states (all by default)."""
+        points = self.tracks.get(milestone_id)
+        if not points:
+            return None
+        upto = len(self.states) if n is None else n
+        i = bisect.bisect_left([p[0] for p in points], upto) - 1
+        if i < 0 or points[i][1] < 0:
+            return None
+        return StepTrack(points[i][1], points[i][2])
 
     def covered(self, milestone: Milestone, deal: Deal, n: int | None = None) -> bool:
         """Whether the step's confirmation covers its dates, judged on the first `n` states."""
@@ -167,179 +262,254 @@ class DealHistory:
             return True
         return track.confirmed_at is not None and track.confirmed_at >= track.dates_at
 
-    def track(self, milestone_id: str, n: int | None = None) -> StepTrack | None:
-        upto = len(self.tracks) if n is None else n
-        for i in range(upto - 1, -1, -1):
-            tracks = self.tracks[i]
-            if tracks is not None:
-                return tracks.get(milestone_id)
-        return None
-
-    def events_for(self, milestone_id: str | None, n: int | None = None) -> list[Event]:
+    def events_upto(self, n: int | None = None) -> list[Event]:
         upto = len(self.states) if n is None else n
-        return [e for e in self.events if e.milestone == milestone_id and e.state < upto]
+        return [e for e in self.events if e.state < upto]
 
-    def with_current(self, deal: Deal, time: int, day: dt.date, path: str) -> DealHistory:
-        """This history with `deal` (the file being checked) as its final state, if different."""
+    # -- the file being checked
+
+    def with_current(self, deal: Deal, time: int, day: dt.date) -> DealHistory:
+        """This history with `deal` (the file as it is now) as its last state, if it differs."""
         last = next((s for s in reversed(self.states) if s.error is None), None)
-        if last is not None and last.deal is not None and _same(last.deal, deal):
+        current = plain_data(deal)
+        previous = self.data_at(last) if last is not None else None
+        if previous is not None and _canonical(previous) == _canonical(current):
             return self
         if self.states:  # never before the last state
             time, day = max(time, self.states[-1].time), max(day, self.states[-1].day)
-        state = State(len(self.states), None, time, day, "", "current file", path, deal)
-        return build_timeline(
-            self.deal_id, self.path, [*self.states, state], self.problems, self.partial
+        key = (
+            "current:"
+            + hashlib.sha1(
+                json.dumps(current, sort_keys=True).encode(), usedforsecurity=False
+            ).hexdigest()
+        )
+        state = State(len(self.states), None, time, day, "", "the file as it is", self.path, key)
+        out = DealHistory(
+            self.deal_id,
+            self.path,
+            [*self.states, state],
+            list(self.events),
+            {k: list(v) for k, v in self.tracks.items()},
+            list(self.problems),
+            self.partial,
+            self.loader,
+            {**self.extra, key: current},
+        )
+        standing = {
+            mid: (points[-1][1], points[-1][2])
+            for mid, points in self.tracks.items()
+            if points[-1][1] >= 0
+        }
+        _apply(out, state, current, previous, standing)
+        return out
+
+
+def _milestone_key(m: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        m.get("start"),
+        m.get("due"),
+        m.get("confirmed_by"),
+        m.get("confirmation"),
+        m.get("status") or "planned",
+        m.get("evidence"),
+        m.get("owner"),
+    )
+
+
+def _canonical(data: dict[str, Any]) -> tuple[Any, ...]:
+    """What the timeline compares: the same for the same plan, whatever the text's layout."""
+    return (
+        data.get("go_live"),
+        data.get("close"),
+        tuple((m["id"], _milestone_key(m)) for m in data["milestones"]),
+    )
+
+
+def _days(a: str | None, b: str | None) -> int | None:
+    if a is None or b is None:
+        return None
+    return (dt.date.fromisoformat(b) - dt.date.fromisoformat(a)).days
+
+
+def _apply(
+    history: DealHistory,
+    state: State,
+    data: dict[str, Any] | None,
+    previous: dict[str, Any] | None,
+    standing: dict[str, tuple[int, int | None]],
+) -> dict[str, tuple[int, int | None]]:
+    """Add one state's events and checkpoints; returns the tracks standing after it."""
+
+    def emit(kind: str, mid: str | None, **kw: Any) -> None:
+        history.events.append(
+            Event(kind, mid, state.index, state.commit, state.time, state.day, state.author, **kw)
         )
 
-
-def _same(a: Deal, b: Deal) -> bool:
-    return replace(a, body="", id="") == replace(b, body="", id="")
-
-
-def _values(m: Milestone) -> tuple[Any, ...]:
-    return (m.start, m.due, m.confirmed_by, m.confirmation, m.status, m.evidence, m.owner)
+    steps = {m["id"]: m for m in data["milestones"]} if data else {}
+    before = {m["id"]: m for m in previous["milestones"]} if previous else {}
+    if data is not None and previous is None:
+        emit("deal-added", None)
+    if data is None and previous is not None:
+        emit("deal-removed", None)
+    if data is not None and previous is not None:
+        for key, kind in (("go_live", "go-live-moved"), ("close", "close-moved")):
+            a, b = previous.get(key), data.get(key)
+            if a != b:
+                emit(kind, None, key=key, before=a, after=b, days=_days(a, b))
+    new: dict[str, tuple[int, int | None]] = {}
+    for mid, m in steps.items():
+        pair = [m.get("confirmed_by"), m.get("confirmation")]
+        has_pair = pair != [None, None]
+        old = before.get(mid)
+        if old is None:
+            emit("created", mid, before=None, after=m.get("due"))
+            new[mid] = (state.index, state.index if has_pair else None)
+            if has_pair:
+                emit("confirmed", mid, before=None, after=pair)
+        else:
+            dates_at, confirmed_at = standing[mid]
+            old_pair = [old.get("confirmed_by"), old.get("confirmation")]
+            was_covering = (
+                old_pair != [None, None] and confirmed_at is not None and confirmed_at >= dates_at
+            )
+            moves = []
+            for key in ("start", "due"):
+                a, b = old.get(key), m.get(key)
+                if a != b:
+                    days = _days(a, b)
+                    kind = "date-set" if days is None else "slipped" if days > 0 else "pulled-in"
+                    emit(kind, mid, key=key, before=a, after=b, days=days)
+                    moves.append((key, a, b, days))
+            if moves:
+                dates_at = state.index
+            if pair != old_pair:
+                if not has_pair:
+                    emit("confirmation-removed", mid, before=old_pair, after=None)
+                    confirmed_at = None
+                else:
+                    kind = "confirmed" if old_pair == [None, None] else "confirmation-changed"
+                    emit(kind, mid, before=old_pair if kind != "confirmed" else None, after=pair)
+                    confirmed_at = state.index
+            elif moves and was_covering:
+                key, a, b, days = moves[0]
+                emit("confirmation-voided", mid, key=key, before=a, after=b, days=days)
+            status, old_status = m.get("status") or "planned", old.get("status") or "planned"
+            if status != old_status:
+                if status == "done":
+                    emit("done", mid, before=old_status, after=m.get("evidence"))
+                else:
+                    emit("status", mid, before=old_status, after=status)
+            if m.get("owner") != old.get("owner"):
+                emit("owner-changed", mid, before=old.get("owner"), after=m.get("owner"))
+            new[mid] = (dates_at, confirmed_at)
+        if standing.get(mid) != new[mid] or old is None:
+            history.tracks.setdefault(mid, []).append((state.index, *new[mid]))
+    for mid in before:
+        if mid not in steps:
+            emit("removed", mid)
+            history.tracks.setdefault(mid, []).append((state.index, -1, None))
+    return new
 
 
 def build_timeline(
-    deal_id: str,
-    path: str,
-    states: list[State],
-    problems: Sequence[str] = (),
-    partial: bool = False,
+    history: DealHistory, data_of: Callable[[State], dict[str, Any] | None]
 ) -> DealHistory:
-    """Events and per-state step tracks from a deal's states, oldest first."""
-    history = DealHistory(deal_id, path, states, problems=list(problems), partial=partial)
-    previous: Deal | None = None
-    current: dict[str, StepTrack] = {}
-    for state in states:
+    """Fill `history.events` and `history.tracks` from its states, oldest first."""
+    previous: dict[str, Any] | None = None
+    standing: dict[str, tuple[int, int | None]] = {}
+    for state in history.states:
         if state.error is not None:
-            history.tracks.append(None)
             continue
-        deal = state.deal
-        steps = {m.id: m for m in deal.milestones} if deal else {}
-        before = {m.id: m for m in previous.milestones} if previous else {}
-        new: dict[str, StepTrack] = {}
-
-        def emit(kind: str, mid: str | None, at: State = state, **kw: Any) -> None:
-            history.events.append(
-                Event(kind, mid, at.index, at.commit, at.time, at.day, at.author, **kw)
-            )
-
-        if deal is not None and previous is None:
-            emit("deal-added", None)
-        if deal is not None and previous is not None:
-            for key, kind in (("go_live", "go-live-moved"), ("close", "close-moved")):
-                a, b = getattr(previous, key), getattr(deal, key)
-                if a != b:
-                    emit(
-                        kind,
-                        None,
-                        key=key,
-                        before=a,
-                        after=b,
-                        days=(b - a).days if a and b else None,
-                    )
-        if deal is None and previous is not None:
-            emit("deal-removed", None)
-        for mid, m in steps.items():
-            old = before.get(mid)
-            pair = (m.confirmed_by, m.confirmation)
-            if old is None:
-                emit("created", mid, after=m.due)
-                has_pair = m.confirmed_by is not None or m.confirmation is not None
-                new[mid] = StepTrack(state.index, state.index if has_pair else None)
-                if has_pair:
-                    emit("confirmed", mid, after=pair)
-                continue
-            track = current[mid]
-            dates_at, confirmed_at = track.dates_at, track.confirmed_at
-            old_pair = (old.confirmed_by, old.confirmation)
-            was_covering = (
-                confirmed_at is not None and confirmed_at >= dates_at and old_pair != (None, None)
-            )
-            moved = False
-            for key in ("start", "due"):
-                a, b = getattr(old, key), getattr(m, key)
-                if a != b:
-                    moved = True
-                    days = (b - a).days if a and b else None
-                    kind = (
-                        "slipped"
-                        if days is not None and days > 0
-                        else ("pulled-in" if days is not None and days < 0 else "date-set")
-                    )
-                    emit(kind, mid, key=key, before=a, after=b, days=days)
-            if moved:
-                dates_at = state.index
-            if pair != old_pair:
-                if pair == (None, None):
-                    emit("confirmation-removed", mid, before=old_pair)
-                    confirmed_at = None
-                else:
-                    emit(
-                        "confirmed" if old_pair == (None, None) else "confirmation-changed",
-                        mid,
-                        before=old_pair if old_pair != (None, None) else None,
-                        after=pair,
-                    )
-                    confirmed_at = state.index
-            elif moved and was_covering:
-                moves = [
-                    e
-                    for e in history.events
-                    if e.state == state.index and e.milestone == mid and e.key
-                ]
-                first = moves[0]
-                emit(
-                    "confirmation-voided",
-                    mid,
-                    key=first.key,
-                    before=first.before,
-                    after=first.after,
-                    days=first.days,
-                )
-            if m.status != old.status:
-                emit(
-                    "done" if m.status == "done" else "status",
-                    mid,
-                    before=old.status,
-                    after=m.status if m.status != "done" else m.evidence,
-                )
-            if m.owner != old.owner:
-                emit("owner-changed", mid, before=old.owner, after=m.owner)
-            new[mid] = StepTrack(dates_at, confirmed_at)
-        for mid in before:
-            if mid not in steps:
-                emit("removed", mid)
-        current = new
-        history.tracks.append(dict(new))
-        previous = deal
+        data = data_of(state) if state.blob is not None else None
+        standing = _apply(history, state, data, previous, standing)
+        previous = data
     return history
 
 
 # ---------------------------------------------------------------- reading a repository
 
 
+class BlobStore:
+    """Parsed versions by blob id: from the cache, else read once from git and parsed."""
+
+    def __init__(self, repo: git.Repo | None, cache: Cache, texts: dict[str, str]) -> None:
+        self._repo = repo
+        self._cache = cache
+        self._texts = texts  # versions not in git (the working tree)
+        self._reader: BlobReader | None = None
+
+    def get_many(self, blobs: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found = self._cache.get_many("blobs", blobs)
+        missing = [b for b in blobs if b not in found]
+        texts = {b: self._texts[b] for b in missing if b in self._texts}
+        from_git = [b for b in missing if b not in texts]
+        if from_git and self._repo is not None:
+            if self._reader is None:
+                self._reader = BlobReader(self._repo)
+            for blob, raw in self._reader.read(from_git):
+                if raw is not None:
+                    texts[blob] = raw.decode("utf-8", "replace")
+        for blob in missing:
+            text = texts.get(blob)
+            if text is None:
+                found[blob] = {"error": "the version is not in this clone"}
+                continue
+            try:
+                found[blob] = quick_data(text)
+            except QuickParseError as exc:
+                found[blob] = {"error": str(exc)}
+            self._cache.put("blobs", blob, found[blob])
+        return found
+
+    def get(self, blob: str) -> dict[str, Any]:
+        return self.get_many([blob])[blob]
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+
 @dataclass
 class RepoHistory:
-    """The history of every deal file in a repository (None-like when there is no git)."""
+    """The history of every deal file in a repository."""
 
     root: Path
-    available: bool  # False outside git, or for a repository without commits
+    available: bool  # False outside git
     partial: bool = False  # a shallow clone read with --allow-shallow
-    deals: dict[str, DealHistory] = field(default_factory=dict)  # by current path
+    deals: Histories = field(default_factory=lambda: Histories({}, _no_history))
+    cache: Cache | None = None
     notice: str | None = None  # what to tell the user once
+    _store: BlobStore | None = None
 
     def for_path(self, path: Path) -> DealHistory | None:
+        # abspath, not resolve: a linked file is judged where it is listed, not followed
+        absolute = Path(os.path.abspath(path))  # noqa: PTH100
         try:
-            # abspath, not resolve: a linked file is judged where it is listed, not followed
-            rel = PurePosixPath(Path(os.path.abspath(path)).relative_to(self.root)).as_posix()  # noqa: PTH100
+            rel = PurePosixPath(absolute.relative_to(self.root)).as_posix()
         except ValueError:
             return None
         return self.deals.get(rel)
 
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+        if self.cache is not None:
+            self.cache.close()
 
-def _now() -> int:
+    def __enter__(self) -> RepoHistory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _no_history(path: str) -> DealHistory:
+    raise KeyError(path)
+
+
+def now() -> int:
+    """Seconds since the epoch; `SOURCE_DATE_EPOCH` pins it for reproducible runs."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch and epoch.isdigit():
         return int(epoch)
@@ -354,6 +524,56 @@ def _is_deal(path: str, folder: str) -> bool:
     )
 
 
+def _log(repo: git.Repo, cache: Cache, folder: str, head: str | None) -> list[LogEntry]:
+    """The first-parent log of `head` for `folder`, extending the cached log when it can."""
+    if head is None:
+        return []
+    cached = cache.get("logs", folder)
+    if cached and cached.get("head") == head:
+        return log_from_json(cached["entries"])
+    if cached and continues(repo, cached["head"], head):
+        entries = log_from_json(cached["entries"]) + read_log(
+            repo, head, folder, since=cached["head"]
+        )
+    else:
+        entries = read_log(repo, head, folder)
+    cache.put("logs", folder, {"head": head, "entries": log_to_json(entries)})
+    return entries
+
+
+Version = tuple[Commit | None, str, str | None]  # commit (None: working tree), path, blob
+
+
+def _lineages(
+    entries: list[LogEntry], folder: str
+) -> tuple[dict[str, int], dict[int, list[Version]], dict[str, int]]:
+    """Follow each deal file through renames: its current path → lineage → versions."""
+    lineage_of: dict[str, int] = {}
+    ended: dict[str, int] = {}  # deleted paths, so a re-added file continues its history
+    lineages: dict[int, list[Version]] = {}
+    for entry in entries:
+        for change in entry.changes:
+            if not _is_deal(change.path, folder):
+                if change.status == "R" and change.old_path in lineage_of:
+                    ended[change.old_path] = lineage_of.pop(change.old_path)
+                continue
+            if change.status == "R" and change.old_path in lineage_of:
+                key = lineage_of.pop(change.old_path)
+            elif change.status == "D":
+                key = lineage_of.pop(change.path, None) or len(lineages) + 1
+                ended[change.path] = key
+            else:
+                key = (
+                    lineage_of.get(change.path)
+                    or ended.pop(change.path, None)
+                    or (len(lineages) + 1)
+                )
+            if change.status != "D":
+                lineage_of[change.path] = key
+            lineages.setdefault(key, []).append((entry.commit, change.path, change.blob))
+    return lineage_of, lineages, ended
+
+
 def read_history(
     root: Path,
     deals_dir: str,
@@ -363,7 +583,7 @@ def read_history(
     use_cache: bool = True,
     worktree: bool = True,
 ) -> RepoHistory:
-    """Read every deal's history in one `git log` pass and one batch blob reader."""
+    """Every deal's history: one `git log` pass (or none, from the cache), one blob reader."""
     repo = open_repo(root)
     if repo is None:
         return RepoHistory(
@@ -377,171 +597,180 @@ def read_history(
     top = Path(repo.working_tree_dir or root).resolve()
     deals_path = Path(os.path.abspath(root / deals_dir))  # noqa: PTH100
     folder = PurePosixPath(deals_path.relative_to(top)).as_posix()
-    partial = False
-    if is_shallow(repo):
-        if not allow_shallow:
-            raise MapdownError(SHALLOW_HELP)
-        partial = True
-    if not has_commits(repo, rev):
-        if rev != "HEAD":
-            raise MapdownError(f"no commit `{rev}` in this repository")
-        entries = []
-    else:
-        entries = git_log(repo, rev, folder)
+    partial = is_shallow(repo)
+    if partial and not allow_shallow:
+        raise MapdownError(SHALLOW_HELP)
+    head = resolve(repo, rev)
+    if head is None and rev != "HEAD":
+        raise MapdownError(f"no commit `{rev}` in this repository")
+    cache = Cache(top / CACHE_DIR if use_cache else None)
+    entries = _log(repo, cache, folder, head)
+    lineage_of, lineages, ended = _lineages(entries, folder)
 
-    # Follow each file through renames: lineage id → [(commit, path, blob)].
-    lineage_of: dict[str, int] = {}
-    ended: dict[str, int] = {}
-    lineages: dict[int, list[tuple[Commit | None, str, str | None]]] = {}
-    for entry in entries:
-        for change in entry.changes:
-            if change.status in "RC" and change.old_path is not None:
-                if change.status == "R" and change.old_path in lineage_of:
-                    key = lineage_of.pop(change.old_path)
-                else:
-                    key = ended.pop(change.path, None) or len(lineages) + 1
-                if not _is_deal(change.path, folder):
-                    continue
-            elif not _is_deal(change.path, folder):
-                continue
-            elif change.status == "D":
-                key = lineage_of.pop(change.path, None) or len(lineages) + 1
-                ended[change.path] = key
-            elif change.path in lineage_of:
-                key = lineage_of[change.path]
-            else:
-                key = ended.pop(change.path, None) or len(lineages) + 1
-            if change.status != "D":
-                lineage_of[change.path] = key
-            lineages.setdefault(key, []).append((entry.commit, change.path, change.blob))
-
-    # The working tree as one more state, timed now.
-    current_files = (
-        {
-            PurePosixPath(p.relative_to(top)).as_posix(): p
-            for p in sorted((top / folder).rglob("*.md"))
-            if _is_deal(PurePosixPath(p.relative_to(top)).as_posix(), folder)
-        }
-        if worktree and (top / folder).is_dir()
-        else {}
-    )
     texts: dict[str, str] = {}
-    if worktree:
-        for rel, path in current_files.items():
+    if worktree and (top / folder).is_dir():  # the working tree: one more state, timed now
+        on_disk = {}
+        for path in sorted((top / folder).rglob("*.md")):
+            rel = PurePosixPath(path.relative_to(top)).as_posix()
+            if _is_deal(rel, folder):
+                on_disk[rel] = path
+        for rel, path in on_disk.items():
             try:
                 raw = path.read_bytes()
             except OSError:
                 continue
             blob = blob_hash(raw)
             key = lineage_of.get(rel)
-            last = lineages[key][-1][2] if key is not None else None
-            if blob != last:
-                if key is None:
-                    key = ended.pop(rel, None) or len(lineages) + 1
-                    lineage_of[rel] = key
-                lineages.setdefault(key, []).append((None, rel, blob))
-                texts[blob] = raw.decode("utf-8", "replace")
-        for rel, key in list(lineage_of.items()):
-            if rel not in current_files and lineages[key][-1][2] is not None:
+            if key is not None and lineages[key][-1][2] == blob:
+                continue
+            if key is None:
+                key = ended.pop(rel, None) or len(lineages) + 1
+                lineage_of[rel] = key
+            lineages.setdefault(key, []).append((None, rel, blob))
+            texts[blob] = raw.decode("utf-8", "replace")
+        for rel, key in lineage_of.items():
+            if rel not in on_disk and lineages[key][-1][2] is not None:
                 lineages[key].append((None, rel, None))  # deleted in the working tree
 
     result = RepoHistory(top, True, partial=partial)
     if partial:
-        result.notice = "shallow clone: history is partial, results are marked as such"
-    cache = ParseCache(top / CACHE_DIR if use_cache else None)
-    reader = BlobReader(repo) if entries else None
-    now = _now()
-    try:
-        for rel, key in lineage_of.items():
-            versions = lineages[key]
-            result.deals[rel] = _deal_history(rel, versions, texts, reader, cache, tz, now, partial)
-    finally:
-        if reader is not None:
-            reader.close()
-        cache.close()
+        result.notice = "shallow clone: history is partial, and results are marked as such"
+    store = BlobStore(repo, cache, texts)
+    result._store, result.cache = store, cache
+    moment = now()
+    versions = {rel: lineages[key] for rel, key in lineage_of.items()}
+    keys = {rel: _timeline_key(tz, v, moment) for rel, v in versions.items()}
+
+    def make(rel: str) -> DealHistory:
+        history = DealHistory(
+            PurePosixPath(rel).name.removesuffix(".md"),
+            rel,
+            _states(versions[rel], tz, moment),
+            partial=partial,
+            loader=store.get,
+        )
+        key = keys[rel]
+        hit = cache.get("timelines", key)
+        if hit is not None:
+            _from_cache(history, hit)
+        else:
+            _compute(history, store)
+            cache.put("timelines", key, _to_cache(history))
+        return history
+
+    result.deals = Histories(keys, make)
     return result
 
 
-def _deal_history(
-    rel: str,
-    versions: list[tuple[Commit | None, str, str | None]],
-    texts: dict[str, str],
-    reader: BlobReader | None,
-    cache: ParseCache,
-    tz: zoneinfo.ZoneInfo,
-    now: int,
-    partial: bool,
-) -> DealHistory:
-    deal_id = PurePosixPath(rel).name.removesuffix(".md")
-    blobs = {b for _, _, b in versions if b is not None}
-    parsed: dict[str, Any] = cache.get_many(b for b in blobs if b not in texts)
-    built: dict[str, Deal] = {}
-    for blob, data in list(parsed.items()):
-        if isinstance(data, dict) and isinstance(data.get("error"), str):
-            continue
-        try:
-            built[blob] = deal_from_data(deal_id, data)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            del parsed[blob]  # a damaged cache entry: read and parse the version again
-    missing = [b for b in blobs if b not in parsed and b not in texts]
-    if missing and reader is not None:
-        for blob, raw in reader.read(missing):
-            if raw is not None:
-                texts[blob] = raw.decode("utf-8", "replace")
-    for blob in blobs:
-        if blob in parsed:
-            continue
-        text = texts.get(blob)
-        if text is None:
-            parsed[blob] = {"error": "the version is not in this clone"}
-            continue
-        try:
-            parsed[blob] = quick_data(text)
-        except QuickParseError as exc:
-            parsed[blob] = {"error": str(exc)}
-        cache.put(blob, parsed[blob])
-    states: list[State] = []
-    unreadable: list[tuple[str, dt.date, str]] = []
-    last_time = 0
+class Histories(Mapping[str, DealHistory]):
+    """Deal histories by current path, each read only when asked for.
+
+    `key(path)` names a deal's whole history (its versions, their commits and blobs) without
+    reading it, so results computed from a history can be cached under it.
+    """
+
+    def __init__(self, keys: dict[str, str], make: Callable[[str], DealHistory]) -> None:
+        self._keys = keys
+        self._make = make
+        self._made: dict[str, DealHistory] = {}
+
+    def key(self, path: str) -> str:
+        return self._keys[path]
+
+    def __getitem__(self, path: str) -> DealHistory:
+        if path not in self._made:
+            if path not in self._keys:
+                raise KeyError(path)
+            self._made[path] = self._make(path)
+        return self._made[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def _states(versions: list[Version], tz: zoneinfo.ZoneInfo, moment: int) -> list[State]:
+    states = []
+    last = 0
     for i, (commit, path, blob) in enumerate(versions):
-        time = max(commit.time if commit else now, last_time)
-        last_time = time
+        time = max(commit.time if commit else moment, last)
+        last = time
         day = dt.datetime.fromtimestamp(time, tz).date()
-        deal: Deal | None = None
-        error = None
-        if blob is not None:
-            data = parsed[blob]
-            if "error" in data:
-                error = data["error"]
-                unreadable.append((commit.sha[:7] if commit else "the working tree", day, error))
-            else:
-                try:
-                    deal = built.get(blob) or deal_from_data(deal_id, data)
-                except (KeyError, TypeError, ValueError) as exc:  # pragma: no cover - a bug
-                    error = f"unreadable: {exc}"
-        states.append(
-            State(
-                i,
-                commit.sha if commit else None,
-                time,
-                day,
-                commit.author if commit else "",
-                commit.subject if commit else "uncommitted changes",
-                path,
-                deal,
-                error,
+        if commit is None:
+            states.append(State(i, None, time, day, "", "uncommitted changes", path, blob))
+        else:
+            states.append(
+                State(i, commit.sha, time, day, commit.author, commit.subject, path, blob)
             )
-        )
-    problems = []
-    if unreadable:  # one line per deal, however many versions
-        where, day, error = unreadable[0]
-        count = len(unreadable)
-        problems.append(
-            f"{rel}: {count} past version{'s' * (count != 1)} could not be read and "
-            f"{'are' if count != 1 else 'is'} skipped for history (first: {where} on {day}: "
-            f"{error})"
-        )
-    return build_timeline(deal_id, rel, states, problems, partial)
+    return states
+
+
+def _timeline_key(tz: zoneinfo.ZoneInfo, versions: list[Version], moment: int) -> str:
+    """A name for a deal's history: its versions (commit, blob, path) and the time zone."""
+    digest = hashlib.sha1(f"{TIMELINE_VERSION}|{tz.key}".encode(), usedforsecurity=False)
+    for commit, path, blob in versions:
+        digest.update(f"|{commit.sha if commit else moment}:{blob}:{path}".encode())
+    return digest.hexdigest()
+
+
+def _compute(history: DealHistory, store: BlobStore) -> None:
+    blobs = sorted({s.blob for s in history.states if s.blob is not None})
+    data = store.get_many(blobs)
+    errors = {}
+    for i, state in enumerate(history.states):
+        if state.blob is not None and "error" in data[state.blob]:
+            errors[i] = data[state.blob]["error"]
+            history.states[i] = _with_error(state, errors[i])
+    build_timeline(history, lambda s: data.get(s.blob) if s.blob else None)
+    _note_errors(history, errors)
+
+
+def _with_error(state: State, error: str) -> State:
+    return State(
+        state.index,
+        state.commit,
+        state.time,
+        state.day,
+        state.author,
+        state.subject,
+        state.path,
+        state.blob,
+        error,
+    )
+
+
+def _note_errors(history: DealHistory, errors: dict[int, str]) -> None:
+    if not errors:
+        return
+    first = history.states[min(errors)]
+    count = len(errors)
+    history.problems.append(
+        f"{history.path}: {count} past version{'s' * (count != 1)} could not be read and "
+        f"{'are' if count != 1 else 'is'} skipped for history (first: {first.short} on "
+        f"{first.day}: {errors[min(errors)]})"
+    )
+
+
+def _to_cache(history: DealHistory) -> dict[str, Any]:
+    return {
+        "events": [e.packed() for e in history.events],
+        "tracks": history.tracks,
+        "errors": {str(s.index): s.error for s in history.states if s.error is not None},
+    }
+
+
+def _from_cache(history: DealHistory, hit: dict[str, Any]) -> None:
+    history.events = [Event.unpacked(row) for row in hit["events"]]
+    history.tracks = {
+        mid: [tuple(p) for p in points]  # type: ignore[misc]
+        for mid, points in hit["tracks"].items()
+    }
+    errors = {int(i): message for i, message in hit["errors"].items()}
+    for i, message in errors.items():
+        history.states[i] = _with_error(history.states[i], message)
+    _note_errors(history, errors)
 
 
 def iter_weeks(first: dt.date, last: dt.date) -> Iterator[tuple[str, dt.date]]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mapdown import __version__
 from mapdown.config import Config
 from mapdown.history import DealHistory, RepoHistory
 from mapdown.model import Deal
@@ -32,53 +36,64 @@ def deal_paths(deals_dir: Path) -> list[Path]:
     return discover([deals_dir]) if deals_dir.is_dir() else []
 
 
+SCORE_VERSION = 1  # bump when a score computed from the same inputs changes
+
+
+def config_fingerprint(config: Config) -> str:
+    """A name for the settings that change a score (where they were read from does not)."""
+    fields = {k: v for k, v in dataclasses.asdict(config).items() if k != "path"}
+    text = json.dumps(fields, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
 def score_all(
     deals_dir: Path, root: Path, config: Config, as_of: dt.date, repo: RepoHistory
-) -> tuple[list[Scored], list[str]]:
-    """Every deal as of `as_of`, and notes about versions that could not be read."""
-    out: list[Scored] = []
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every deal's score record as of `as_of` (by id), and notes about unreadable versions.
+
+    With history, a record is cached under the deal's history key, the day and the settings:
+    the same inputs always give the same score, so a repeated run reads instead of computing.
+    """
+    records: list[dict[str, Any]] = []
     notes: list[str] = []
     if repo.available:
-        for rel, history in sorted(repo.deals.items()):
-            notes.extend(history.problems)
-            state = history.state_as_of(as_of)
-            if state is None or state.deal is None:
-                continue  # the deal did not exist yet on that day
-            n = history.upto(as_of)
-            out.append(
-                Scored(
-                    state.deal,
-                    rel,
-                    score_deal(state.deal, as_of, config, history, n),
-                    history,
-                    history.partial,
+        salt = f"{SCORE_VERSION}|{__version__}|{as_of}|{config_fingerprint(config)}"
+        for rel in sorted(repo.deals):
+            key = hashlib.sha1(
+                f"{salt}|{repo.deals.key(rel)}".encode(), usedforsecurity=False
+            ).hexdigest()
+            hit = repo.cache.get("scores", key) if repo.cache else None
+            if hit is None:
+                history = repo.deals[rel]
+                deal = history.deal_as_of(as_of)
+                record = None
+                if deal is not None:  # else the deal did not exist yet on that day
+                    scored = score_deal(deal, as_of, config, history, history.upto(as_of))
+                    record = score_record(Scored(deal, rel, scored, history, history.partial))
+                hit = {"record": record, "notes": history.problems}
+                if repo.cache:
+                    repo.cache.put("scores", key, hit)
+            notes.extend(hit["notes"])
+            if hit["record"] is not None:
+                records.append(hit["record"])
+    else:
+        for path in deal_paths(deals_dir):
+            parsed = read_file(path, str(path.relative_to(root)), root)
+            if parsed.deal is None:
+                first = parsed.diagnostics[0]
+                notes.append(
+                    f"{first.path}:{first.line}: {first.code} {first.message}; "
+                    "not scored (run `mapdown check`)"
                 )
-            )
-        return out, notes
-    for path in deal_paths(deals_dir):
-        parsed = read_file(path, str(path.relative_to(root)), root)
-        if parsed.deal is None:
-            first = parsed.diagnostics[0]
-            notes.append(
-                f"{first.path}:{first.line}: {first.code} {first.message}; "
-                "not scored (run `mapdown check`)"
-            )
-            continue
-        out.append(
-            Scored(parsed.deal, parsed.display, score_deal(parsed.deal, as_of, config), None)
-        )
-    return out, notes
+                continue
+            scored = score_deal(parsed.deal, as_of, config)
+            records.append(score_record(Scored(parsed.deal, parsed.display, scored, None)))
+    records.sort(key=lambda r: r["id"])
+    return records, notes
 
 
 def weeks_left(deal: Deal, as_of: dt.date) -> float:
     return round((deal.go_live - as_of).days / 7, 1)
-
-
-def _rate(score: Score) -> str:
-    rate = score.confirmation_rate
-    if rate is None:
-        return "—"
-    return f"{score.confirmed_dates}/{score.window_dates} ({rate:.0f}%)"
 
 
 def score_record(item: Scored) -> dict[str, Any]:
@@ -111,8 +126,16 @@ def score_record(item: Scored) -> dict[str, Any]:
     }
 
 
-def score_table(items: list[Scored]) -> str:
-    if not items:
+def _rate(record: dict[str, Any]) -> str:
+    rate = record["confirmation_rate"]
+    if rate is None:
+        return "—"
+    return f"{record['confirmed_dates']}/{record['window_dates']} ({rate:.0f}%)"
+
+
+def score_table(records: list[dict[str, Any]]) -> str:
+    """Deals with the lowest score first."""
+    if not records:
         return "No deals."
     header = (
         "deal",
@@ -125,21 +148,21 @@ def score_table(items: list[Scored]) -> str:
         "worst findings",
     )
     rows = [header]
-    for item in sorted(items, key=lambda i: (i.score.score, i.deal.id)):
-        deal, s = item.deal, item.score
+    for r in sorted(records, key=lambda r: (r["score"], r["id"])):
+        worst = " ".join(f["code"] for f in r["worst_findings"]) or "—"
         rows.append(
             (
-                deal.id,
-                deal.customer[:28],
-                deal.go_live.isoformat(),
-                f"{weeks_left(deal, s.as_of):g}",
-                str(s.score),
-                _rate(s),
-                str(s.slips),
-                " ".join(f.code for f in s.worst()) or "—",
+                r["id"],
+                r["customer"][:28],
+                r["go_live"],
+                f"{r['weeks_left']:g}",
+                str(r["score"]),
+                _rate(r),
+                str(r["slips_7d"]),
+                worst,
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
@@ -152,9 +175,10 @@ def history_record(history: DealHistory, as_of: dt.date, config: Config) -> dict
     """`mapdown history --format json`: the weekly series and every step's events."""
     tz = config.tz
     n = history.upto(as_of)
-    state = history.state_as_of(as_of)
-    deal = state.deal if state else None
-    names = {m.id: m.step for s in history.states if s.deal for m in s.deal.milestones}
+    deal = history.deal_as_of(as_of)
+    names = {
+        m.id: m.step for s in history.states[:n] if (d := history.deal_at(s)) for m in d.milestones
+    }
     milestones: dict[str, list[dict[str, Any]]] = {}
     for event in history.events:
         if event.state < n and event.milestone is not None:

@@ -7,6 +7,7 @@ in `ruledocs/CODE.md`; `mapdown rules` and `docs/rules.md` are both made from th
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -103,13 +104,15 @@ class Context:
     covered: Callable[[Milestone], bool]
     history: Any = None  # the deal's DealHistory when the repository has history
     history_n: int | None = None  # judge on the first n states of it (None: all)
+    _events: list[Any] | None = None
 
     def history_events(self) -> list[Any]:
         """The history's events up to the states judged on (none without history)."""
         if self.history is None:
             return []
-        n = len(self.history.states) if self.history_n is None else self.history_n
-        return [e for e in self.history.events if e.state < n]
+        if self._events is None:
+            self._events = self.history.events_upto(self.history_n)
+        return self._events
 
     @property
     def window(self) -> tuple[dt.date, dt.date]:
@@ -298,6 +301,7 @@ def vendor_only(ctx: Context) -> Iterator[Finding]:
         )
 
 
+@functools.lru_cache(maxsize=64)
 def _internal_pattern(item: InternalStep) -> re.Pattern[str]:
     words = sorted((re.escape(k.lower()) for k in item.keywords), key=len, reverse=True)
     return re.compile(r"(?<!\w)(?:" + "|".join(words) + r")(?!\w)")

@@ -212,16 +212,16 @@ def weekly(history: DealHistory, as_of: dt.date, config: Config) -> list[WeekSco
     from mapdown.history import iter_weeks
 
     first = history.first_day
-    latest = history.state_as_of(as_of)
-    if first is None or latest is None or latest.deal is None:
+    latest = history.deal_as_of(as_of)
+    if first is None or latest is None:
         return []
-    last = min(as_of, latest.deal.go_live)
+    last = min(as_of, latest.go_live)
     out = []
     for week, sunday in iter_weeks(first, last):
         day = min(sunday, as_of)
-        state = history.state_as_of(day)
-        if state is None or state.deal is None:
+        deal = history.deal_as_of(day)
+        if deal is None:
             continue
         n = history.upto(day)
-        out.append(WeekScore(week, sunday, day, score_deal(state.deal, day, config, history, n)))
+        out.append(WeekScore(week, sunday, day, score_deal(deal, day, config, history, n)))
     return out
