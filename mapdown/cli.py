@@ -281,6 +281,41 @@ def history(
 
 
 @cli.command()
+@click.argument(
+    "folder", required=False, default="mapdown-demo", type=click.Path(path_type=Path)
+)
+def demo(folder: Path) -> None:
+    """Make a demo deals repository with ten weeks of history, and score it.
+
+    FOLDER (default ./mapdown-demo) must not exist or be empty. The repository holds the three
+    example deals and the commits that tell their stories: a customer's sourcing lead who would
+    not commit dates, a slip that voids a confirmation, a wish whose confirmation rate decays.
+    """
+    from mapdown.demo import build_demo_repo
+
+    repo = build_demo_repo(folder)
+    click.echo(f"Made a deals repository with history in {repo}.")
+    os.chdir(repo)
+    ctx = click.get_current_context()
+    as_of = _demo_day()
+    click.echo()
+    ctx.invoke(score, as_of=as_of)
+    click.echo()
+    click.echo(f"Judged as of {as_of}, the day of its last commit. Try, in {repo}:")
+    click.echo(f"  mapdown check --as-of {as_of}          every finding, with file and line")
+    click.echo(f"  mapdown history acme-wish --as-of {as_of}   a wish decaying week by week")
+    click.echo(f"  mapdown history harbor-federal --as-of {as_of}")
+    click.echo("  git log --stat deals/                   the commits behind it")
+
+
+def _demo_day() -> dt.date:
+    """The demo is judged as of its last commit's day, so it reads the same whenever it is run."""
+    from mapdown.demo import demo_commits
+
+    return max(c.moment.date() for c in demo_commits())
+
+
+@cli.command()
 @click.argument("code", required=False)
 @click.option("--markdown", is_flag=True, help="Every rule page as one Markdown document.")
 def rules(code: str | None, markdown: bool) -> None:
