@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mapdown.config import CONFIG_NAME, Config
-from mapdown.diagnostics import Diagnostic
+from mapdown.diagnostics import Diagnostic, Pos
 from mapdown.errors import UsageProblem
 from mapdown.history import DealHistory, RepoHistory
 from mapdown.model import Milestone
@@ -30,8 +30,8 @@ def display_path(path: Path, cwd: Path) -> str:
     """The path as the user should see it: relative to the working folder when inside it."""
     absolute = path if path.is_absolute() else cwd / path
     try:
-        return os.path.relpath(absolute, cwd) if absolute.is_relative_to(cwd) else str(path)
-    except ValueError:  # pragma: no cover - other drive on Windows
+        return os.path.relpath(absolute, cwd)
+    except ValueError:  # pragma: no cover - another drive on Windows
         return str(path)
 
 
@@ -131,9 +131,24 @@ def check_files(
     garbage collection walk them all, which cost a third of the time of a large check.
     """
     result = CheckResult()
+    first_of: dict[str, str] = {}  # deal id → the file that has it
     for path in files:
         parsed = read_file(path, display_path(path, cwd), root)
         result.files += 1
+        if parsed.deal_id in first_of:  # the id is the file name: two folders can repeat it
+            parsed.deal = None
+            parsed.diagnostics.append(
+                Diagnostic(
+                    parsed.display,
+                    Pos(1, 1),
+                    "MAP105",
+                    "error",
+                    f"the deal id `{parsed.deal_id}` is also {first_of[parsed.deal_id]}",
+                    "rename one of the files: a deal's id is its file name and must be unique",
+                )
+            )
+        else:
+            first_of[parsed.deal_id] = parsed.display
         result.diagnostics.extend(parsed.diagnostics)
         if parsed.ok:
             assert parsed.deal is not None

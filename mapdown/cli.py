@@ -281,9 +281,7 @@ def history(
 
 
 @cli.command()
-@click.argument(
-    "folder", required=False, default="mapdown-demo", type=click.Path(path_type=Path)
-)
+@click.argument("folder", required=False, default="mapdown-demo", type=click.Path(path_type=Path))
 def demo(folder: Path) -> None:
     """Make a demo deals repository with ten weeks of history, and score it.
 
@@ -359,6 +357,7 @@ def schema(config_schema: bool) -> None:
 @click.option("--close", type=DATE, default=None, help="Target signature date.")
 @click.option("--deadline", type=DATE, default=None, help="The customer's external deadline.")
 @click.option("--title", default=None, help="Display name (default: the customer's name).")
+@as_of_option
 @config_option
 def new(
     deal_id: str,
@@ -367,10 +366,15 @@ def new(
     close: dt.date | None,
     deadline: dt.date | None,
     title: str | None,
+    as_of: dt.date | None,
     config_file: Path | None,
 ) -> None:
-    """Start a deal file planned backward from the customer's go-live."""
-    from mapdown.new import create_deal
+    """Start a deal file planned backward from the customer's go-live.
+
+    Every step is dated as late as its chain allows before go-live (paper steps before
+    --close), less a week's buffer. Steps that would have to start before today are named.
+    """
+    from mapdown.new import create_deal, schedule
 
     ws = workspace(config_file)
     path = create_deal(
@@ -385,6 +389,15 @@ def new(
     from mapdown.check import display_path
 
     click.echo(f"Created {display_path(path, ws.cwd)}.")
+    today = ws.as_of(as_of)
+    late = [step for step, (start, _) in schedule(go_live, close).items() if start < today]
+    if late:
+        click.echo(
+            f"warning: {len(late)} step{'s' * (len(late) != 1)} would have to start before "
+            f"{today} to hold {'close and ' if close else ''}go-live: {', '.join(late)}. "
+            "Agree later dates with the customer, or shorten those steps.",
+            err=True,
+        )
     click.echo(
         "Next: name a person for every `TBD` owner, then send the dates to your champion "
         "to confirm in writing. `mapdown check` shows what is still open."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -292,41 +293,69 @@ def load_config(path: Path | None) -> Config:
     """The config at `path`, or the defaults when `path` is None. Raises ConfigError."""
     if path is None:
         return Config()
-    display = str(path)
+    display = os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd()) else str(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{display}: cannot read the config: {exc}") from exc
     lines = text.splitlines()
-    from mapdown.parse import load_yaml_node, validate_record
+    from mapdown.parse import MAX_DEPTH, load_yaml_node, nested_too_deep, validate_record
 
+    if nested_too_deep(text):  # libyaml would overflow the C stack
+        raise ConfigError(f"{display}: the config is nested more than {MAX_DEPTH} levels deep")
     try:
         node = load_yaml_node(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        raise ConfigError(
-            f"{display}:{line}: YAML syntax error: {getattr(exc, 'problem', exc)}"
-        ) from exc
+        pos = Pos(mark.line + 1, mark.column + 1) if mark else Pos(1, 1)
+        problem = Diagnostic(
+            display,
+            pos,
+            "MAP100",
+            "error",
+            f"YAML syntax error: {getattr(exc, 'problem', exc)}",
+            "fix the YAML at this line (indent with spaces, quote text with `: `)",
+            lines[pos.line - 1] if 0 < pos.line <= len(lines) else None,
+        )
+        raise ConfigError("invalid config:\n" + render_text([problem])) from exc
     if node is None:
         return Config(path=path)
-    data, _, problems = validate_record(node, CONFIG, display, lines, 0)
+    if not isinstance(node, yaml.MappingNode):
+        raise ConfigError(
+            f"{display}:1: the config must be a mapping of settings "
+            "(`timezone: Europe/Berlin`, …), see docs/configuration.md"
+        )
+    data, located, problems = validate_record(node, CONFIG, display, lines, 0)
+
+    def problem(key: str, message: str, hint: str) -> None:
+        pos = located.value((key,))
+        problems.append(
+            Diagnostic(
+                display,
+                pos,
+                "MAP103",
+                "error",
+                message,
+                hint,
+                lines[pos.line - 1] if 0 < pos.line <= len(lines) else None,
+            )
+        )
+
     if isinstance(data, dict) and isinstance(data.get("timezone"), str):
         try:
             zoneinfo.ZoneInfo(data["timezone"])
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            line = _line_of(lines, "timezone")
-            problems.append(
-                Diagnostic(
-                    display,
-                    Pos(line, 1),
-                    "MAP103",
-                    "error",
-                    f"unknown time zone `{data['timezone']}`",
-                    "use an IANA name such as Europe/Berlin or America/New_York",
-                    lines[line - 1] if lines else None,
-                )
+            problem(
+                "timezone",
+                f"unknown time zone `{data['timezone']}`",
+                "use an IANA name such as Europe/Berlin or America/New_York",
             )
+    if isinstance(data, dict) and data.get("plan_size_min", 6) > data.get("plan_size_max", 30):
+        problem(
+            "plan_size_min",
+            "plan_size_min is larger than plan_size_max",
+            "make plan_size_min the smaller of the two",
+        )
     if problems:
         raise ConfigError("invalid config:\n" + render_text(problems))
     assert isinstance(data, dict)
@@ -339,18 +368,12 @@ def load_config(path: Path | None) -> Config:
         kwargs["internal_steps"] = tuple(
             InternalStep(s["name"], tuple(s["keywords"]), s.get("role")) for s in steps
         )
-    if kwargs.get("plan_size_min", 6) > kwargs.get("plan_size_max", 30):
-        raise ConfigError(f"{display}: plan_size_min is larger than plan_size_max")
     return Config(
         **kwargs,
         site_title=site.get("title", "Deal plans"),
         base_url=site.get("base_url"),
         path=path,
     )
-
-
-def _line_of(lines: list[str], key: str) -> int:
-    return next((i + 1 for i, line in enumerate(lines) if line.startswith(f"{key}:")), 1)
 
 
 def find_config(root: Path) -> Path | None:

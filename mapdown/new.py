@@ -138,13 +138,11 @@ def schedule(
 ) -> dict[str, tuple[dt.date, dt.date]]:
     """(start, due) per template step: as late as the chain allows, less the buffer."""
     plan = [PlanStep(s.id, s.track, s.duration, s.after) for s in STEPS]
-    finish = latest_finish(plan, go_live, close)
+    finish = latest_finish(plan, go_live, close, paper_by_close=True)
     pull = dt.timedelta(days=buffer_days)
     out = {}
     for s in STEPS:
         due = finish[s.id] - pull
-        if s.track == "paper" and close is not None:
-            due = min(due, close)
         out[s.id] = (due - dt.timedelta(days=s.duration), due)
     return out
 

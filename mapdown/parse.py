@@ -22,6 +22,7 @@ from mapdown.diagnostics import Diagnostic, Pos
 from mapdown.model import DEAL, Deal, build_deal
 from mapdown.spec import (
     INVALID,
+    PLAIN_TAG,
     SLUG,
     Located,
     Record,
@@ -40,7 +41,7 @@ _MAX_BRACKETS = 80
 
 _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 _TAGS = {
-    yaml.ScalarNode: "tag:yaml.org,2002:str",
+    yaml.ScalarNode: PLAIN_TAG,
     yaml.SequenceNode: "tag:yaml.org,2002:seq",
     yaml.MappingNode: "tag:yaml.org,2002:map",
 }
@@ -330,6 +331,24 @@ def _screen(source: Source, sink: list[Diagnostic]) -> bool:
     return False
 
 
+def nested_too_deep(front: str) -> bool:
+    """True when composing `front` could overflow libyaml's C stack (see `_screen`)."""
+    if front.count("[") + front.count("{") <= _MAX_BRACKETS and not _DEEP_LEAD.search(front):
+        return False
+    depth = 0
+    try:
+        for event in yaml.parse(front, Loader=_Loader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return True
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return False  # composing reports it
+    return False
+
+
 def _line(source: Source, line: int) -> str | None:
     return source.lines[line - 1] if 0 < line <= len(source.lines) else None
 
@@ -506,6 +525,14 @@ def check_references(data: Any, located: Located, report: Any) -> None:
                 f"review with `{who}`: not in people",
                 _add_or(who, names),
             )
+        elif who is not None and side[who] == "vendor":
+            report(
+                "MAP107",
+                located.value(("reviews", i, "with")),
+                f"review with `{who}`, who is on the vendor side; a review is held with the "
+                "customer",
+                "name the customer person the review was held with",
+            )
 
     for cycle in find_cycles(milestones, ids):
         i, j = cycle[0]
@@ -646,6 +673,8 @@ def quick_data(text: str) -> dict[str, Any]:
         end = text.find("\n---", end + 1)
     if first == 0 or end == -1:
         raise QuickParseError("the front matter is never closed")
+    if nested_too_deep(text[first : end + 1]):
+        raise QuickParseError(f"the front matter is nested more than {MAX_DEPTH} levels deep")
     try:
         node = load_yaml_node(text[first : end + 1])
     except (yaml.YAMLError, RecursionError) as exc:

@@ -18,13 +18,18 @@ class PlanStep:
 
 
 def latest_finish(
-    steps: Sequence[PlanStep], go_live: dt.date, close: dt.date | None = None
+    steps: Sequence[PlanStep],
+    go_live: dt.date,
+    close: dt.date | None = None,
+    paper_by_close: bool = False,
 ) -> dict[str, dt.date]:
     """The latest day each step can finish without moving go-live (or close, for paper).
 
     A step's latest finish is the earliest latest start among the steps that list it in
     `after`; a step nothing depends on must finish by `close` when it is on the paper track and
-    `close` is set, else by `go_live`. Steps in a cycle are ignored (MAP108 reports them).
+    `close` is set, else by `go_live`. With `paper_by_close`, every paper step must also finish
+    by `close` (for scheduling a new plan: the paper is signed by then). Steps in a cycle are
+    ignored (MAP108 reports them).
     """
     dependents: dict[str, list[PlanStep]] = {s.id: [] for s in steps}
     for s in steps:
@@ -49,6 +54,8 @@ def latest_finish(
             if lf is not None:
                 candidates.append(lf - dt.timedelta(days=d.duration))
         day = min(candidates) if candidates else anchor
+        if paper_by_close and close is not None and step.track == "paper":
+            day = min(day, close)
         visiting.discard(step_id)
         finish[step_id] = day
         return day

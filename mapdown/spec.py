@@ -34,7 +34,9 @@ _FLOAT = re.compile(
     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
 )
-_STD_TAGS = frozenset(
+PLAIN_TAG = "tag:mapdown,2026:plain"  # what our loader gives a scalar with no tag of its own
+_STR_TAG = "tag:yaml.org,2002:str"
+_STD_TAGS = {PLAIN_TAG} | frozenset(
     f"tag:yaml.org,2002:{t}"
     for t in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
 )
@@ -47,7 +49,7 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 def scalar_kind(node: yaml.ScalarNode) -> str:
     """The YAML 1.2 core type of a scalar: text, null, bool, int or float."""
-    if node.style:  # quoted or block scalars are always text
+    if node.style or node.tag == _STR_TAG:  # quoted, block or `!!str` scalars are text
         return "text"
     value = node.value
     if value and value[0] not in _MAYBE_NOT_TEXT:

@@ -54,8 +54,7 @@ def test_score_matches_hand_computed_rate(demo_repo: Path, as_of: str) -> None:
 
 
 def test_history_weeks_agree_with_score_on_sundays(demo_repo: Path) -> None:
-    run = invoke(["history", "acme-wish", "--as-of", "2026-11-26", "--format", "json"],
-                 demo_repo)
+    run = invoke(["history", "acme-wish", "--as-of", "2026-11-26", "--format", "json"], demo_repo)
     weeks = {w["end"]: w for w in run.json()["weeks"]}
     rates = [w["confirmation_rate"] for w in run.json()["weeks"]]
     assert rates[:4] == [100.0, 50.0, 12.5, 0.0]  # the wish decays week by week
