@@ -11,9 +11,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import invoke
 
 from mapdown.demo import build_demo_repo
-from tests.conftest import invoke
 
 # as of → {deal: (confirmed dates, dates in the window)}
 HAND = {
@@ -63,3 +63,20 @@ def test_history_weeks_agree_with_score_on_sundays(demo_repo: Path) -> None:
         acme = next(r for r in score if r["id"] == "acme-wish")
         assert weeks[sunday]["confirmation_rate"] == acme["confirmation_rate"]
         assert weeks[sunday]["score"] == acme["score"]
+
+
+def test_the_worked_example_in_docs_scoring(demo_repo: Path) -> None:
+    """docs/scoring.md works acme-wish's score out by hand; the tool must agree."""
+    run = invoke(["score", "--as-of", "2026-11-24", "--format", "json"], demo_repo)
+    acme = next(r for r in run.json() if r["id"] == "acme-wish")
+    assert acme["parts"] == {
+        "confirmation": 0,
+        "owners": 91,
+        "evidence": 50,
+        "internal_steps": 20,
+        "threading": 25,
+        "on_time": 33,
+    }
+    assert acme["score"] == 25
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "scoring.md").read_text()
+    assert "= 24.55 → 25" in doc

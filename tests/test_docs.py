@@ -87,3 +87,19 @@ def test_format_doc_example_passes_check(repo):
     result = invoke(["check", "--as-of", AS_OF, "--format", "json"], repo)
     assert result.exit_code == 0, result.output
     assert all(r["severity"] == "warning" for r in result.json())
+
+
+def test_configuration_page_names_every_setting():
+    from mapdown.config import CONFIG
+
+    page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    for f in CONFIG.fields:
+        assert f"`{f.name}`" in page, f.name
+
+
+def test_scoring_page_names_every_part_with_its_default_weight():
+    from mapdown.score import DEFAULT_WEIGHTS
+
+    page = (ROOT / "docs" / "scoring.md").read_text(encoding="utf-8")
+    for part, weight in DEFAULT_WEIGHTS.items():
+        assert f"| `{part}` | {weight:g} |" in page, part
