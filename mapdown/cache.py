@@ -77,7 +77,13 @@ class Cache:
         found: dict[str, Any] = {}
         if self._db is None:
             return found
-        wanted = list(keys)
+        pending = self._pending[table]
+        wanted = []
+        for key in keys:  # written this run but not flushed yet
+            if key in pending:
+                found[key] = _unpack(pending[key])
+            else:
+                wanted.append(key)
         try:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]

@@ -84,7 +84,11 @@ def _git(repo: git.Repo, *args: str) -> bytes:
 
 def continues(repo: git.Repo, base: str, head: str) -> bool:
     """Whether `base` is on the first-parent chain of `head` (so the log of head extends it)."""
-    lines = _git(repo, "rev-list", "--first-parent", "--parents", f"{base}..{head}").split(b"\n")
+    try:
+        out = _git(repo, "rev-list", "--first-parent", "--parents", f"{base}..{head}")
+    except MapdownError:  # `base` is not in this repository (a cache from another clone)
+        return False
+    lines = out.split(b"\n")
     last = [line for line in lines if line.strip()]
     if not last:
         return False

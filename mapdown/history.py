@@ -429,6 +429,18 @@ def build_timeline(
 # ---------------------------------------------------------------- reading a repository
 
 
+def _usable(data: Any) -> bool:
+    """Whether a cached entry has the shape `quick_data` gives (a damaged one is parsed again)."""
+    if not isinstance(data, dict):
+        return False
+    if "error" in data:
+        return isinstance(data["error"], str)
+    return all(isinstance(data.get(k), str) for k in ("title", "customer", "go_live")) and all(
+        isinstance(data.get(k), list) and all(isinstance(x, dict) for x in data[k])
+        for k in ("people", "milestones")
+    )
+
+
 class BlobStore:
     """Parsed versions by blob id: from the cache, else read once from git and parsed."""
 
@@ -439,7 +451,8 @@ class BlobStore:
         self._reader: BlobReader | None = None
 
     def get_many(self, blobs: Sequence[str]) -> dict[str, dict[str, Any]]:
-        found = self._cache.get_many("blobs", blobs)
+        cached = self._cache.get_many("blobs", blobs)
+        found = {b: data for b, data in cached.items() if _usable(data)}  # else parsed again
         missing = [b for b in blobs if b not in found]
         texts = {b: self._texts[b] for b in missing if b in self._texts}
         from_git = [b for b in missing if b not in texts]
@@ -529,12 +542,16 @@ def _log(repo: git.Repo, cache: Cache, folder: str, head: str | None) -> list[Lo
     if head is None:
         return []
     cached = cache.get("logs", folder)
-    if cached and cached.get("head") == head:
-        return log_from_json(cached["entries"])
-    if cached and continues(repo, cached["head"], head):
-        entries = log_from_json(cached["entries"]) + read_log(
-            repo, head, folder, since=cached["head"]
-        )
+    try:
+        base, known = cached["head"], log_from_json(cached["entries"])
+        if len(base) not in (40, 64) or not set(base) <= set("0123456789abcdef"):
+            raise ValueError(base)  # never handed to git as an option
+    except (KeyError, TypeError, ValueError, AttributeError):
+        base, known = None, []  # none, or a damaged entry: read the whole log
+    if base == head:
+        return known
+    if base is not None and continues(repo, base, head):
+        entries = known + read_log(repo, head, folder, since=base)
     else:
         entries = read_log(repo, head, folder)
     cache.put("logs", folder, {"head": head, "entries": log_to_json(entries)})
@@ -652,8 +669,13 @@ def read_history(
         key = keys[rel]
         hit = cache.get("timelines", key)
         if hit is not None:
-            _from_cache(history, hit)
-        else:
+            try:
+                _from_cache(history, hit)
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+                hit = None  # a damaged entry: computed again
+                history.events, history.tracks, history.problems = [], {}, []
+                history.states = _states(versions[rel], tz, moment)
+        if hit is None:
             _compute(history, store)
             cache.put("timelines", key, _to_cache(history))
         return history

@@ -46,6 +46,13 @@ def config_fingerprint(config: Config) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
+def _usable_score(hit: Any) -> bool:
+    if not isinstance(hit, dict) or not isinstance(hit.get("notes"), list):
+        return False
+    record = hit.get("record", False)
+    return record is None or (isinstance(record, dict) and isinstance(record.get("id"), str))
+
+
 def score_all(
     deals_dir: Path, root: Path, config: Config, as_of: dt.date, repo: RepoHistory
 ) -> tuple[list[dict[str, Any]], list[str]]:
@@ -63,6 +70,8 @@ def score_all(
                 f"{salt}|{repo.deals.key(rel)}".encode(), usedforsecurity=False
             ).hexdigest()
             hit = repo.cache.get("scores", key) if repo.cache else None
+            if not _usable_score(hit):  # none, or a damaged entry: computed again
+                hit = None
             if hit is None:
                 history = repo.deals[rel]
                 deal = history.deal_as_of(as_of)
