@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+
+from mapdown.model import Deal, Milestone
+from mapdown.rules import recorded_confirmation
 
 
 @dataclass(frozen=True)
@@ -63,3 +66,68 @@ def latest_finish(
     for s in steps:
         resolve(s.id)
     return finish
+
+
+# ---------------------------------------------------------------- the walk back
+
+
+STATES = ("done", "done-without-evidence", "late", "voided", "confirmed", "unconfirmed")
+
+
+@dataclass(frozen=True)
+class WalkStep:
+    """One step of the walk back from go-live: what must be true by when, and is it."""
+
+    id: str
+    step: str
+    track: str
+    owner: str
+    due: dt.date
+    latest_finish: dt.date
+    latest_start: dt.date
+    slack_days: int  # latest finish − due; negative: the plan as written cannot hold go-live
+    state: str  # one of STATES, as of the day judged
+    critical: bool  # slack ≤ 0
+    before_close: bool  # must be true before signature (due on or before close)
+
+
+def step_state(milestone: Milestone, as_of: dt.date, covered: bool, recorded: bool) -> str:
+    """A step's state as of a day: done (with evidence or not), late, voided, confirmed or not."""
+    if milestone.status == "done":
+        return "done" if milestone.evidence else "done-without-evidence"
+    if milestone.due < as_of:
+        return "late"
+    if recorded and not covered:
+        return "voided"
+    return "confirmed" if covered else "unconfirmed"
+
+
+def walk_back(deal: Deal, as_of: dt.date, covered: Callable[[Milestone], bool]) -> list[WalkStep]:
+    """Every step from go-live backward (latest finish first), with its slack and state."""
+    steps = [
+        PlanStep(m.id, m.track, (m.due - m.start).days if m.start else 0, m.after)
+        for m in deal.milestones
+    ]
+    finish = latest_finish(steps, deal.go_live, deal.close)
+    out = []
+    for m, plan in zip(deal.milestones, steps, strict=True):
+        lf = finish[m.id]
+        slack = (lf - m.due).days
+        recorded = recorded_confirmation(deal, m)
+        out.append(
+            WalkStep(
+                m.id,
+                m.step,
+                m.track,
+                m.owner,
+                m.due,
+                lf,
+                lf - dt.timedelta(days=plan.duration),
+                slack,
+                step_state(m, as_of, covered(m), recorded),
+                slack <= 0,
+                deal.close is not None and m.due <= deal.close,
+            )
+        )
+    out.sort(key=lambda w: (w.latest_finish, w.due, w.id), reverse=True)
+    return out

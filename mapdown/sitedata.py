@@ -1,0 +1,380 @@
+"""Everything the site shows, as plain data: the pages render it, `data.json` is it.
+
+One function per page kind; each takes the repository's deals, their histories and scores and
+returns dicts and lists of JSON values (dates as ISO text), so templates hold no logic beyond
+layout and the data can be tested without rendering anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mapdown import __version__
+from mapdown.config import Config
+from mapdown.history import DealHistory, Event, iter_weeks
+from mapdown.model import Deal, Milestone
+from mapdown.plan import step_state, walk_back
+from mapdown.rules import RULES, is_team_name, missing_internal_steps, recorded_confirmation
+from mapdown.score import Score, score_deal, weekly
+
+WEEK_EVENT_KINDS = (
+    "slipped",
+    "pulled-in",
+    "confirmed",
+    "confirmation-changed",
+    "confirmation-voided",
+    "confirmation-removed",
+    "done",
+    "created",
+    "removed",
+    "owner-changed",
+)
+
+
+@dataclass
+class DealInput:
+    """What the site knows of one deal: the file as it is, its findings, its history."""
+
+    deal: Deal
+    path: str  # repository-relative path of the file
+    findings: list[dict[str, Any]]  # check's diagnostics for the file, as JSON records
+    history: DealHistory | None
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _covered(item: DealInput, n: int | None = None):  # noqa: ANN202 - a small closure
+    deal, history = item.deal, item.history
+
+    def covered(m: Milestone) -> bool:
+        if history is None:
+            return recorded_confirmation(deal, m)
+        return history.covered(m, deal, n)
+
+    return covered
+
+
+def _score_json(score: Score) -> dict[str, Any]:
+    return {
+        "score": score.score,
+        "confirmation_rate": score.confirmation_rate,
+        "window_dates": score.window_dates,
+        "confirmed_dates": score.confirmed_dates,
+        "unconfirmed": [
+            {"milestone": d.milestone, "key": d.key, "date": d.day.isoformat()}
+            for d in score.window
+            if not d.confirmed
+        ],
+        "slips_7d": score.slips,
+        "parts": score.parts,
+        "worst_findings": [
+            {"code": f.code, "name": RULES[f.code].name, "message": f.message}
+            for f in score.worst()
+        ],
+    }
+
+
+def _event_json(e: Event) -> dict[str, Any]:
+    return {
+        "kind": e.kind,
+        "milestone": e.milestone,
+        "day": e.day.isoformat(),
+        "commit": e.commit,
+        "author": e.author,
+        "key": e.key,
+        "from": e.before,
+        "to": e.after,
+        "days": e.days,
+    }
+
+
+def milestone_rows(item: DealInput, as_of: dt.date) -> list[dict[str, Any]]:
+    """The MAP's rows with who owns them, their confirmation (since when) and state."""
+    deal, history = item.deal, item.history
+    covered = _covered(item)
+    rows = []
+    for m in deal.milestones:
+        owner = deal.person(m.owner)
+        since = None
+        events: list[Event] = []
+        if history is not None:
+            track = history.track(m.id)
+            if track is not None and track.confirmed_at is not None and m.confirmed_by:
+                since = history.states[track.confirmed_at].day.isoformat()
+            events = [e for e in history.events if e.milestone == m.id]
+        recorded = recorded_confirmation(deal, m)
+        rows.append(
+            {
+                "id": m.id,
+                "step": m.step,
+                "track": m.track,
+                "owner": m.owner,
+                "owner_side": owner.side if owner else None,
+                "owner_is_team": is_team_name(m.owner, ())
+                or (owner is not None and _team(owner.name, item)),
+                "start": _iso(m.start),
+                "due": m.due.isoformat(),
+                "exit": m.exit,
+                "status": m.status,
+                "evidence": m.evidence,
+                "confirmed_by": m.confirmed_by,
+                "confirmation": m.confirmation,
+                "confirmed_since": since,
+                "covered": covered(m),
+                "state": step_state(m, as_of, covered(m), recorded),
+                "after": list(m.after),
+                "slips": [_event_json(e) for e in events if e.kind in ("slipped", "pulled-in")],
+                "events": [_event_json(e) for e in events],
+            }
+        )
+    return rows
+
+
+def _team(name: str, item: DealInput) -> bool:
+    return any(f["code"] == "MAP201" and f"`{name}`" in f["message"] for f in item.findings)
+
+
+def people_rows(item: DealInput) -> dict[str, list[dict[str, Any]]]:
+    deal = item.deal
+    out: dict[str, list[dict[str, Any]]] = {"customer": [], "vendor": []}
+    for p in deal.people:
+        out[p.side].append(
+            {
+                "name": p.name,
+                "role": p.role,
+                "title": p.title,
+                "email": p.email,
+                "team_name": _team(p.name, item),
+                "owns": sum(1 for m in deal.milestones if m.owner == p.name),
+                "confirms": sum(1 for m in deal.milestones if m.confirmed_by == p.name),
+            }
+        )
+    return out
+
+
+def questions(item: DealInput, as_of: dt.date, score: Score, config: Config) -> dict[str, Any]:
+    """The three questions of a deal review, answered from the data."""
+    deal = item.deal
+    walk = walk_back(deal, as_of, _covered(item))
+    customer_owned = any(deal.side_of(m) == "customer" for m in deal.milestones)
+    return {
+        "confirmation": {
+            "rate": score.confirmation_rate,
+            "window_dates": score.window_dates,
+            "confirmed_dates": score.confirmed_dates,
+            "window_days": config.confirmation_window_days,
+            "unconfirmed": [
+                {"milestone": d.milestone, "key": d.key, "date": d.day.isoformat()}
+                for d in score.window
+                if not d.confirmed
+            ],
+        },
+        "internal_missing": [i.name for i in missing_internal_steps(deal, config)],
+        "vendor_only": not customer_owned,
+        "close": _iso(deal.close),
+        "walk_back": [
+            {
+                "id": w.id,
+                "step": w.step,
+                "track": w.track,
+                "owner": w.owner,
+                "due": w.due.isoformat(),
+                "latest_finish": w.latest_finish.isoformat(),
+                "latest_start": w.latest_start.isoformat(),
+                "slack_days": w.slack_days,
+                "state": w.state,
+                "critical": w.critical,
+                "before_close": w.before_close,
+            }
+            for w in walk
+        ],
+    }
+
+
+def countdown_weeks(
+    item: DealInput, as_of: dt.date, config: Config, series: Sequence[Any]
+) -> list[dict[str, Any]]:
+    """The weekly countdown pages of a deal: what happened that week, and where to work next."""
+    history = item.history
+    deal = item.deal
+    by_week = {w.week: w for w in series}
+    weeks = []
+    first = history.first_day if history and history.first_day else as_of
+    previous: Any = None
+    for week, sunday in iter_weeks(min(first, as_of), min(as_of, deal.go_live)):
+        monday = sunday - dt.timedelta(days=6)
+        day = min(sunday, as_of)
+        scored = by_week.get(week)
+        state_deal = deal
+        if history is not None:
+            state_deal = history.deal_as_of(day) or deal
+        events = []
+        if history is not None:
+            events = [
+                _event_json(e)
+                for e in history.events
+                if monday <= e.day <= sunday and e.day <= as_of and e.kind in WEEK_EVENT_KINDS
+            ]
+        s = (
+            scored.score
+            if scored
+            else score_deal(
+                state_deal, day, config, history, history.upto(day) if history else None
+            )
+        )
+        due = [m for m in state_deal.milestones if m.is_open and monday <= m.due <= sunday]
+        overdue = [m for m in state_deal.milestones if m.is_open and m.due < monday]
+        weeks.append(
+            {
+                "week": week,
+                "monday": monday.isoformat(),
+                "sunday": sunday.isoformat(),
+                "as_of": day.isoformat(),
+                "weeks_to_go_live": (deal.go_live - sunday).days // 7,
+                "days_to_go_live": (deal.go_live - day).days,
+                "events": events,
+                "due": [
+                    {"id": m.id, "step": m.step, "owner": m.owner, "due": m.due.isoformat()}
+                    for m in due
+                ],
+                "overdue": [
+                    {
+                        "id": m.id,
+                        "step": m.step,
+                        "owner": m.owner,
+                        "due": m.due.isoformat(),
+                        "days": (day - m.due).days,
+                    }
+                    for m in overdue
+                ],
+                "unconfirmed": [
+                    {"milestone": d.milestone, "key": d.key, "date": d.day.isoformat()}
+                    for d in s.window
+                    if not d.confirmed
+                ],
+                "score": s.score,
+                "confirmation_rate": s.confirmation_rate,
+                "window_dates": s.window_dates,
+                "confirmed_dates": s.confirmed_dates,
+                "score_change": (s.score - previous.score) if previous else None,
+                "rate_change": (
+                    round(s.confirmation_rate - previous.confirmation_rate, 1)
+                    if previous
+                    and s.confirmation_rate is not None
+                    and previous.confirmation_rate is not None
+                    else None
+                ),
+            }
+        )
+        previous = s
+    for i, w in enumerate(weeks):
+        w["previous"] = weeks[i - 1]["week"] if i else None
+        w["next"] = weeks[i + 1]["week"] if i + 1 < len(weeks) else None
+    return weeks
+
+
+def deal_data(item: DealInput, as_of: dt.date, config: Config) -> dict[str, Any]:
+    """Everything the deal's pages (internal, weekly, share, calendar) show."""
+    deal, history = item.deal, item.history
+    score = score_deal(deal, as_of, config, history, None)
+    series = weekly(history, as_of, config) if history is not None else []
+    last = None
+    if history is not None and history.states:
+        s = history.states[-1]
+        last = {
+            "day": s.day.isoformat(),
+            "commit": s.commit,
+            "author": s.author,
+            "subject": s.subject,
+        }
+    return {
+        "id": deal.id,
+        "title": deal.title,
+        "customer": deal.customer,
+        "path": item.path,
+        "go_live": deal.go_live.isoformat(),
+        "deadline": _iso(deal.deadline),
+        "deadline_reason": deal.deadline_reason,
+        "close": _iso(deal.close),
+        "weeks_left": round((deal.go_live - as_of).days / 7, 1),
+        "runway_days": (deal.deadline - deal.go_live).days if deal.deadline else None,
+        "score": _score_json(score),
+        "weeks": [
+            {
+                "week": w.week,
+                "end": w.end.isoformat(),
+                "score": w.score.score,
+                "confirmation_rate": w.score.confirmation_rate,
+                "parts": w.score.parts,
+            }
+            for w in series
+        ],
+        "people": people_rows(item),
+        "milestones": milestone_rows(item, as_of),
+        "findings": item.findings,
+        "questions": questions(item, as_of, score, config),
+        "notes": deal.body,
+        "last_change": last,
+        "countdown": countdown_weeks(item, as_of, config, series),
+        "history": history is not None,
+    }
+
+
+def review_weeks(deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The forecast review for every ISO week: each deal's score and change, worst drops first."""
+    weeks: dict[str, list[dict[str, Any]]] = {}
+    ends: dict[str, str] = {}
+    for d in deals:
+        for w in d["countdown"]:
+            ends[w["week"]] = w["sunday"]
+            weeks.setdefault(w["week"], []).append(
+                {
+                    "id": d["id"],
+                    "title": d["title"],
+                    "customer": d["customer"],
+                    "score": w["score"],
+                    "score_change": w["score_change"],
+                    "confirmation_rate": w["confirmation_rate"],
+                    "rate_change": w["rate_change"],
+                    "weeks_to_go_live": w["weeks_to_go_live"],
+                    "slipped": sum(1 for e in w["events"] if e["kind"] == "slipped"),
+                    "voided": sum(1 for e in w["events"] if e["kind"] == "confirmation-voided"),
+                    "confirmed": sum(
+                        1 for e in w["events"] if e["kind"] in ("confirmed", "confirmation-changed")
+                    ),
+                    "overdue": len(w["overdue"]),
+                    "unconfirmed": len(w["unconfirmed"]),
+                }
+            )
+    out = []
+    for week in sorted(weeks):
+        rows = sorted(
+            weeks[week],
+            key=lambda r: (
+                r["score_change"] if r["score_change"] is not None else 0,
+                r["score"],
+                r["id"],
+            ),
+        )
+        out.append({"week": week, "sunday": ends[week], "deals": rows})
+    return out
+
+
+def site_data(items: list[DealInput], as_of: dt.date, config: Config) -> dict[str, Any]:
+    """The whole site as data (this is data.json)."""
+    deals = [deal_data(item, as_of, config) for item in items]
+    deals.sort(key=lambda d: (d["score"]["score"], d["id"]))  # at risk first
+    return {
+        "title": config.site_title,
+        "base_url": config.base_url,
+        "as_of": as_of.isoformat(),
+        "generator": f"mapdown {__version__}",
+        "deals": deals,
+        "weeks": review_weeks(deals),
+        "rules": [{"code": r.code, "name": r.name, "summary": r.summary} for r in RULES.values()],
+    }
