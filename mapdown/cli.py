@@ -281,6 +281,63 @@ def history(
 
 
 @cli.command()
+@click.argument("base", required=False)
+@click.argument("head", required=False)
+@as_of_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@config_option
+@with_history_options
+def diff(
+    base: str | None,
+    head: str | None,
+    as_of: dt.date | None,
+    fmt: str,
+    config_file: Path | None,
+    no_cache: bool,
+    allow_shallow: bool,
+) -> None:
+    """What changed in the deals between BASE and HEAD, for reviewers.
+
+    BASE defaults to the merge base with the default branch; HEAD to the working tree. Reports
+    slips and pull-ins with days, confirmations gained, voided (a date moved under a standing
+    confirmation) and removed, steps done, owners changed, steps and deals added or removed,
+    go-live and close moves, and each deal's score and confirmation-rate change as of --as-of.
+    """
+    import json
+
+    from mapdown.diff import compute_diff, render_github, render_markdown, render_text
+
+    ws = workspace(config_file)
+    result = compute_diff(
+        ws.root,
+        ws.config.deals_dir,
+        ws.config,
+        ws.as_of(as_of),
+        base,
+        head,
+        use_cache=not no_cache,
+        allow_shallow=allow_shallow,
+    )
+    if fmt == "json":
+        click.echo(json.dumps([c.to_json() for c in result.changes], indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        click.echo(render_markdown(result), nl=False)
+    elif fmt == "github":
+        text = render_github(result)
+        if text:
+            click.echo(text)
+    else:
+        click.echo(render_text(result))
+
+
+@cli.command()
 @click.argument("folder", required=False, default="mapdown-demo", type=click.Path(path_type=Path))
 def demo(folder: Path) -> None:
     """Make a demo deals repository with ten weeks of history, and score it.

@@ -262,6 +262,11 @@ class DealHistory:
             return True
         return track.confirmed_at is not None and track.confirmed_at >= track.dates_at
 
+    def standing(self) -> dict[str, tuple[int, int | None]]:
+        """Each present step's (dates_at, confirmed_at) after the last state."""
+        return {mid: (points[-1][1], points[-1][2]) for mid, points in self.tracks.items()
+                if points[-1][1] >= 0}
+
     def events_upto(self, n: int | None = None) -> list[Event]:
         upto = len(self.states) if n is None else n
         return [e for e in self.events if e.state < upto]
@@ -295,12 +300,7 @@ class DealHistory:
             self.loader,
             {**self.extra, key: current},
         )
-        standing = {
-            mid: (points[-1][1], points[-1][2])
-            for mid, points in self.tracks.items()
-            if points[-1][1] >= 0
-        }
-        _apply(out, state, current, previous, standing)
+        apply_state(out, state, current, previous, self.standing())
         return out
 
 
@@ -331,7 +331,7 @@ def _days(a: str | None, b: str | None) -> int | None:
     return (dt.date.fromisoformat(b) - dt.date.fromisoformat(a)).days
 
 
-def _apply(
+def apply_state(
     history: DealHistory,
     state: State,
     data: dict[str, Any] | None,
@@ -421,7 +421,7 @@ def build_timeline(
         if state.error is not None:
             continue
         data = data_of(state) if state.blob is not None else None
-        standing = _apply(history, state, data, previous, standing)
+        standing = apply_state(history, state, data, previous, standing)
         previous = data
     return history
 
@@ -477,6 +477,18 @@ class BlobStore:
     def get(self, blob: str) -> dict[str, Any]:
         return self.get_many([blob])[blob]
 
+    def text(self, blob: str) -> str | None:
+        """A version's text (for positions in it), from the working tree or git."""
+        if blob in self._texts:
+            return self._texts[blob]
+        if self._repo is None:
+            return None
+        if self._reader is None:
+            self._reader = BlobReader(self._repo)
+        for _, raw in self._reader.read([blob]):
+            return raw.decode("utf-8", "replace") if raw is not None else None
+        return None
+
     def close(self) -> None:
         if self._reader is not None:
             self._reader.close()
@@ -503,6 +515,9 @@ class RepoHistory:
         except ValueError:
             return None
         return self.deals.get(rel)
+
+    def text(self, blob: str) -> str | None:
+        return self._store.text(blob) if self._store is not None else None
 
     def close(self) -> None:
         if self._store is not None:
