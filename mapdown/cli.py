@@ -281,6 +281,32 @@ def history(
 
 
 @cli.command()
+@click.argument("folder", required=False, default=".", type=click.Path(path_type=Path))
+@click.option(
+    "--action",
+    default="mapdown/mapdown@v1",
+    show_default=True,
+    help="The mapdown GitHub Action the workflows use (OWNER/REPO@REF).",
+)
+def init(folder: Path, action: str) -> None:
+    """Turn FOLDER (default: here) into a deals repository.
+
+    Writes mapdown.yaml, deals/ with one example deal, the pull-request and dashboard
+    workflows, and a .gitignore for the cache and the site. Never overwrites a file.
+    """
+    from mapdown.init import init_repo
+
+    written = init_repo(folder, action)
+    for path in written:
+        click.echo(f"  {folder / path}")
+    click.echo(
+        f"Made a deals repository in {folder}. Next: `git init` if it is not one, "
+        "replace the example in deals/ with your first deal (`mapdown new`), and read "
+        "docs/workflow.md before turning on GitHub Pages: deal data is confidential."
+    )
+
+
+@cli.command()
 @click.argument("base", required=False)
 @click.argument("head", required=False)
 @as_of_option
