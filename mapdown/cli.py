@@ -88,8 +88,12 @@ def with_history_options(fn: Any) -> Any:
     return fn
 
 
-def load_history(ws: Workspace, no_cache: bool, allow_shallow: bool) -> Any:
-    """The repository's deal history; says once, on stderr, when there is none."""
+def load_history(ws: Workspace, no_cache: bool, allow_shallow: bool, worktree: bool = True) -> Any:
+    """The repository's deal history; says once, on stderr, when there is none.
+
+    Without `worktree` uncommitted changes are not a state of their own (timed now); the files
+    as they are join the history as of the day judged, so the result never depends on the clock.
+    """
     from mapdown.history import read_history
 
     repo = read_history(
@@ -98,6 +102,7 @@ def load_history(ws: Workspace, no_cache: bool, allow_shallow: bool) -> Any:
         ws.config.tz,
         allow_shallow=allow_shallow,
         use_cache=not no_cache,
+        worktree=worktree,
     )
     click.get_current_context().call_on_close(repo.close)  # the blob reader and the cache
     if repo.notice:
@@ -306,6 +311,111 @@ def init(folder: Path, action: str) -> None:
     )
 
 
+def load_deal(
+    ws: Workspace, deal_arg: str, as_of: dt.date, no_cache: bool, allow_shallow: bool
+) -> tuple[Any, Any]:
+    """A deal by id or path, valid, with a function telling whether a step's dates are
+    confirmed (judged like `check`: the file as it is, as the last state of its history)."""
+    from mapdown.check import display_path, end_of_day
+    from mapdown.diagnostics import render_text
+    from mapdown.errors import MapdownError, UsageProblem
+    from mapdown.parse import read_file
+    from mapdown.rules import recorded_confirmation
+
+    path = Path(deal_arg)
+    if not deal_arg.endswith(".md"):
+        path = ws.deals_dir() / f"{deal_arg}.md"
+    if not path.is_file():
+        known = sorted(p.stem for p in ws.deals_dir().glob("*.md"))
+        raise UsageProblem(f"no deal `{deal_arg}` ({path}); deals: {', '.join(known) or 'none'}")
+    parsed = read_file(path, display_path(path, ws.cwd), ws.root)
+    if parsed.deal is None:
+        raise MapdownError(
+            "the deal has errors; fix them first:\n" + render_text(parsed.diagnostics)
+        )
+    deal = parsed.deal
+    repo = load_history(ws, no_cache, allow_shallow)
+    history = repo.for_path(path) if repo.available else None
+    if history is not None:
+        history = history.with_current(deal, end_of_day(as_of, ws.config), as_of)
+        return deal, lambda m: history.covered(m, deal)
+    return deal, lambda m: recorded_confirmation(deal, m)
+
+
+@cli.command()
+@click.argument("deal")
+@as_of_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@config_option
+@with_history_options
+def plan(
+    deal: str,
+    as_of: dt.date | None,
+    fmt: str,
+    config_file: Path | None,
+    no_cache: bool,
+    allow_shallow: bool,
+) -> None:
+    """Walk a deal backward from go-live, then from close: what must be true by when, and is it.
+
+    Each step's latest finish is the earliest latest start of the steps that wait for it (for
+    a step nothing waits for: close for the paper track when set, else go-live); its slack is
+    latest finish − due. Negative slack: the plan as written cannot hold go-live.
+    """
+    import json
+
+    from mapdown.plan import plan_record, plan_text
+
+    ws = workspace(config_file)
+    day = ws.as_of(as_of)
+    the_deal, covered = load_deal(ws, deal, day, no_cache, allow_shallow)
+    record = plan_record(the_deal, day, covered)
+    if fmt == "json":
+        click.echo(json.dumps(record, indent=2, ensure_ascii=False))
+    else:
+        click.echo(plan_text(record))
+
+
+@cli.command()
+@click.argument("deal")
+@as_of_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown"]),
+    default="text",
+    show_default=True,
+    help="Plain text for an email, or Markdown.",
+)
+@config_option
+@with_history_options
+def ask(
+    deal: str,
+    as_of: dt.date | None,
+    fmt: str,
+    config_file: Path | None,
+    no_cache: bool,
+    allow_shallow: bool,
+) -> None:
+    """The message to send the champion: the dates they have not confirmed (the next 30 days
+    first), the internal steps the plan is missing, and the one ask. Nothing internal."""
+    from mapdown.ask import build_ask, render
+
+    ws = workspace(config_file)
+    day = ws.as_of(as_of)
+    the_deal, covered = load_deal(ws, deal, day, no_cache, allow_shallow)
+    click.echo(
+        render(build_ask(the_deal, day, ws.config, covered), markdown=fmt == "markdown"), nl=False
+    )
+
+
 @cli.command()
 @click.argument("base", required=False)
 @click.argument("head", required=False)
@@ -382,11 +492,132 @@ def demo(folder: Path) -> None:
     click.echo()
     ctx.invoke(score, as_of=as_of)
     click.echo()
+    built = _build(workspace(None), None, as_of, None, no_cache=False, allow_shallow=False)
+    click.echo(f"Built the site ({built.pages} pages): open {built.out / 'index.html'}")
+    click.echo()
     click.echo(f"Judged as of {as_of}, the day of its last commit. Try, in {repo}:")
     click.echo(f"  mapdown check --as-of {as_of}          every finding, with file and line")
     click.echo(f"  mapdown history acme-wish --as-of {as_of}   a wish decaying week by week")
     click.echo(f"  mapdown history harbor-federal --as-of {as_of}")
     click.echo("  git log --stat deals/                   the commits behind it")
+    click.echo(f"  mapdown serve --as-of {as_of}          the site, rebuilt as deals change")
+
+
+def _build(
+    ws: Workspace,
+    out: Path | None,
+    as_of: dt.date | None,
+    base_url: str | None,
+    *,
+    no_cache: bool,
+    allow_shallow: bool,
+) -> Any:
+    """Build the site of the workspace's repository (default `_site/` at its root)."""
+    from mapdown.site import build_site, show_progress
+
+    repo = load_history(ws, no_cache, allow_shallow, worktree=False)
+    return build_site(
+        ws.root,
+        ws.config,
+        ws.as_of(as_of),
+        out if out is not None else ws.root / "_site",
+        repo=repo,
+        base_url=base_url,
+        show=show_progress(),
+    )
+
+
+out_option = click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to write the site into (default: _site/ at the repository root). "
+    "It is replaced whole, so it must be empty, new, or a site mapdown built.",
+)
+
+
+@cli.command()
+@out_option
+@as_of_option
+@click.option(
+    "--base-url",
+    default=None,
+    help="Where the site is published (https://…/), for canonical links and the calendar's URL.",
+)
+@config_option
+@with_history_options
+def build(
+    out: Path | None,
+    as_of: dt.date | None,
+    base_url: str | None,
+    config_file: Path | None,
+    no_cache: bool,
+    allow_shallow: bool,
+) -> None:
+    """Build the static site: dashboard, deal pages, weekly countdowns, share pages, calendars.
+
+    The site is written into a new folder and swapped in only when complete: a failed build
+    (a deal with errors exits 1 with the same messages as `check`) leaves the previous site as
+    it was. The same repository and --as-of give byte-identical output.
+    """
+    from mapdown.check import display_path
+
+    ws = workspace(config_file)
+    result = _build(ws, out, as_of, base_url, no_cache=no_cache, allow_shallow=allow_shallow)
+    shown = display_path(result.out, ws.cwd)
+    click.echo(
+        f"Built {result.pages} pages for {result.deals} deal{'s' * (result.deals != 1)} "
+        f"into {shown}: open {Path(shown) / 'index.html'}"
+    )
+
+
+@cli.command()
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@out_option
+@as_of_option
+@config_option
+@with_history_options
+def serve(
+    port: int,
+    out: Path | None,
+    as_of: dt.date | None,
+    config_file: Path | None,
+    no_cache: bool,
+    allow_shallow: bool,
+) -> None:
+    """Build the site, serve it on 127.0.0.1 and rebuild it when a deal or template changes.
+
+    Files under deals/ and site_templates/ and mapdown.yaml are checked every second. A failed
+    rebuild prints its errors and the last good site stays up.
+    """
+    from mapdown.config import find_config, load_config
+    from mapdown.history import read_history
+    from mapdown.site import build_site, serve_site, show_progress, watched
+
+    ws = workspace(config_file)
+
+    def rebuild() -> Any:
+        config = load_config(config_file or find_config(ws.root))
+        repo = read_history(
+            ws.root,
+            config.deals_dir,
+            config.tz,
+            allow_shallow=allow_shallow,
+            use_cache=not no_cache,
+            worktree=False,
+        )
+        with repo:
+            return build_site(
+                ws.root,
+                config,
+                as_of or ws.as_of(None),
+                out if out is not None else ws.root / "_site",
+                repo=repo,
+                show=show_progress(),
+            )
+
+    target = (out if out is not None else ws.root / "_site").resolve()
+    serve_site(rebuild, target, lambda: watched(ws.root, ws.config), port=port)
 
 
 def _demo_day() -> dt.date:
@@ -485,3 +716,72 @@ def new(
         "Next: name a person for every `TBD` owner, then send the dates to your champion "
         "to confirm in writing. `mapdown check` shows what is still open."
     )
+
+
+def _deal_file(ws: Workspace, deal: str) -> tuple[Path, str]:
+    """DEAL (an id in the deals folder, or a path to a .md file) and its path as shown."""
+    from mapdown.check import display_path
+    from mapdown.edit import resolve_deal
+
+    path = resolve_deal(deal, ws.deals_dir(), ws.cwd)
+    return path, display_path(path, ws.cwd)
+
+
+@cli.command()
+@click.argument("deal")
+@click.argument("step")
+@click.option(
+    "--by", "by", required=True, metavar="NAME", help="The customer-side person who agreed."
+)
+@click.option(
+    "--ref", required=True, metavar="TEXT", help="Where it is in writing: a link or a dated quote."
+)
+@config_option
+def confirm(deal: str, step: str, by: str, ref: str, config_file: Path | None) -> None:
+    """Record that the customer agreed to STEP's dates in writing.
+
+    Sets `confirmed_by` and `confirmation` of STEP in DEAL (a deal id or a .md file), changing
+    no other line. NAME must be a customer-side person in the deal's people.
+    """
+    from mapdown import edit
+
+    path, shown = _deal_file(workspace(config_file), deal)
+    edit.confirm(path, shown, step, by, ref).echo()
+
+
+@cli.command()
+@click.argument("deal")
+@click.argument("step")
+@click.option("--due", type=DATE, required=True, help="The new due date, YYYY-MM-DD.")
+@click.option("--start", type=DATE, default=None, help="The new start date, YYYY-MM-DD.")
+@config_option
+def move(
+    deal: str, step: str, due: dt.date, start: dt.date | None, config_file: Path | None
+) -> None:
+    """Move STEP's dates (a slip or a pull-in), changing no other line.
+
+    A standing confirmation is left as it is and so no longer covers the dates: the customer
+    agreed to the old ones. Record the new agreement with `mapdown confirm`.
+    """
+    from mapdown import edit
+
+    path, shown = _deal_file(workspace(config_file), deal)
+    edit.move(path, shown, step, due, start).echo()
+
+
+@cli.command()
+@click.argument("deal")
+@click.argument("step")
+@click.option(
+    "--evidence",
+    required=True,
+    metavar="REF",
+    help="Where the exit artifact is: a link or a reference.",
+)
+@config_option
+def done(deal: str, step: str, evidence: str, config_file: Path | None) -> None:
+    """Mark STEP done, with the evidence that proves it, changing no other line."""
+    from mapdown import edit
+
+    path, shown = _deal_file(workspace(config_file), deal)
+    edit.done(path, shown, step, evidence).echo()

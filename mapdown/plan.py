@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from mapdown.model import Deal, Milestone
 from mapdown.rules import recorded_confirmation
@@ -131,3 +132,116 @@ def walk_back(deal: Deal, as_of: dt.date, covered: Callable[[Milestone], bool]) 
         )
     out.sort(key=lambda w: (w.latest_finish, w.due, w.id), reverse=True)
     return out
+
+
+def breaking_chain(deal: Deal, step_id: str) -> list[str]:
+    """From a step, the chain of dependents that sets its latest finish, up to the anchor.
+
+    With negative slack this is the chain that breaks: the step is due after the latest day it
+    can finish for everything after it to fit before go-live (or close).
+    """
+    steps = [
+        PlanStep(m.id, m.track, (m.due - m.start).days if m.start else 0, m.after)
+        for m in deal.milestones
+    ]
+    finish = latest_finish(steps, deal.go_live, deal.close)
+    chain = [step_id]
+    seen = {step_id}
+    while True:
+        dependents = [s for s in steps if chain[-1] in s.after and s.id not in seen]
+        if not dependents:
+            return chain
+        nxt = min(dependents, key=lambda s: (finish[s.id] - dt.timedelta(days=s.duration), s.id))
+        chain.append(nxt.id)
+        seen.add(nxt.id)
+
+
+def plan_record(
+    deal: Deal, as_of: dt.date, covered: Callable[[Milestone], bool]
+) -> dict[str, object]:
+    """`mapdown plan --format json`: the walk back, the critical chain and what breaks it."""
+    walk = walk_back(deal, as_of, covered)
+    critical = sorted((w for w in walk if w.critical), key=lambda w: (w.latest_finish, w.id))
+    breaks = [
+        {"step": w.id, "slack_days": w.slack_days, "chain": breaking_chain(deal, w.id)}
+        for w in sorted(walk, key=lambda w: (w.slack_days, w.id))
+        if w.slack_days < 0
+    ]
+    return {
+        "deal": deal.id,
+        "as_of": as_of.isoformat(),
+        "go_live": deal.go_live.isoformat(),
+        "close": deal.close.isoformat() if deal.close else None,
+        "deadline": deal.deadline.isoformat() if deal.deadline else None,
+        "runway_days": (deal.deadline - deal.go_live).days if deal.deadline else None,
+        "holds": not breaks,
+        "steps": [
+            {
+                "id": w.id,
+                "step": w.step,
+                "track": w.track,
+                "owner": w.owner,
+                "due": w.due.isoformat(),
+                "latest_finish": w.latest_finish.isoformat(),
+                "latest_start": w.latest_start.isoformat(),
+                "slack_days": w.slack_days,
+                "state": w.state,
+                "critical": w.critical,
+                "before_close": w.before_close,
+            }
+            for w in walk
+        ],
+        "critical_chain": [w.id for w in critical if w.due >= as_of or w.state == "late"],
+        "breaks": breaks,
+    }
+
+
+_STATE_WORDS = {
+    "done": "done, with evidence",
+    "done-without-evidence": "done, but no evidence recorded",
+    "late": "LATE",
+    "voided": "date moved since the customer confirmed it",
+    "confirmed": "confirmed by the customer, on time",
+    "unconfirmed": "not confirmed by the customer",
+}
+
+
+def plan_text(record: dict[str, Any]) -> str:
+    """The walk back as a sales leader asks for it: from go-live, then from close."""
+    steps = record["steps"]
+    out = [
+        f"Walking back from go-live {record['go_live']}"
+        + (
+            f" ({record['runway_days']} days before the deadline {record['deadline']})"
+            if record["runway_days"] is not None
+            else ""
+        )
+        + f", as of {record['as_of']}:"
+    ]
+
+    def row(s: dict[str, Any]) -> str:
+        slack = f"{s['slack_days']:+d} days slack"
+        mark = "  !" if s["slack_days"] < 0 else ("  *" if s["critical"] else "   ")
+        return (
+            f"{mark} by {s['latest_finish']}  {s['id']}: {s['step']} ({s['owner']}) — "
+            f"due {s['due']}, {slack}; {_STATE_WORDS[s['state']]}"
+        )
+
+    out += [row(s) for s in steps if not s["before_close"]]
+    if record["close"]:
+        out.append(f"If signature is on {record['close']}, what must be true before it:")
+        out += [row(s) for s in steps if s["before_close"]]
+    out.append("")
+    if record["breaks"]:
+        out.append("The plan as written cannot hold go-live:")
+        for b in record["breaks"]:
+            out.append(
+                f"  {b['step']} is {-b['slack_days']} days too late for the chain "
+                + " → ".join(b["chain"])
+            )
+    else:
+        out.append("The plan holds go-live as written.")
+    if record["critical_chain"]:
+        out.append("Critical chain (no slack): " + " → ".join(record["critical_chain"]))
+    out.append("(* no slack, ! negative slack)")
+    return "\n".join(out)

@@ -1,0 +1,102 @@
+"""`mapdown ask`: the message a seller sends the champion, and the share page's ask.
+
+It holds only what goes to the customer: the plan's dates the customer has not confirmed and
+the internal steps the plan is missing, with the single ask. No notes, scores or findings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mapdown.config import Config
+from mapdown.model import Deal, Milestone
+from mapdown.rules import missing_internal_steps
+
+ASK = "Can you confirm these dates work on your side — and add the internal steps I'm missing?"
+
+
+@dataclass(frozen=True)
+class AskDate:
+    day: dt.date
+    key: str  # start or due
+    milestone: Milestone
+    owner: str
+
+
+@dataclass
+class Ask:
+    deal: Deal
+    as_of: dt.date
+    window_days: int
+    soon: list[AskDate] = field(default_factory=list)  # in the next N days
+    later: list[AskDate] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # customer-internal steps with no row
+    champion: str | None = None
+
+
+def build_ask(
+    deal: Deal, as_of: dt.date, config: Config, covered: Callable[[Milestone], bool]
+) -> Ask:
+    """The unconfirmed dates of open steps (next N days first) and the missing internal steps."""
+    last = as_of + dt.timedelta(days=config.confirmation_window_days)
+    ask = Ask(deal, as_of, config.confirmation_window_days)
+    for m in deal.milestones:
+        if not m.is_open or covered(m):
+            continue
+        for key, day in m.dates:
+            if day <= as_of:
+                continue  # a past date needs a new date, not a confirmation
+            (ask.soon if day <= last else ask.later).append(AskDate(day, key, m, m.owner))
+    ask.soon.sort(key=lambda d: (d.day, d.milestone.id, d.key))
+    ask.later.sort(key=lambda d: (d.day, d.milestone.id, d.key))
+    ask.missing = [item.name for item in missing_internal_steps(deal, config)]
+    champion = next((p for p in deal.customer_people if p.has_role("champion")), None)
+    ask.champion = champion.name if champion else None
+    return ask
+
+
+def _date_line(d: AskDate) -> str:
+    what = "starts" if d.key == "start" else "due"
+    return f"{d.day:%a %d %b %Y} — {d.milestone.step} ({what}; owner: {d.owner})"
+
+
+def render(ask: Ask, markdown: bool = False) -> str:
+    """The message, as plain text or Markdown, ready to paste into an email."""
+    deal = ask.deal
+    bullet = "- "
+    first = ask.champion.split()[0] if ask.champion else None
+    head = (lambda s: f"**{s}**") if markdown else (lambda s: s)
+    out = [f"Hi {first}," if first else "Hello,", ""]
+    out.append(
+        f"Here is our plan for {deal.title}, planned back from your go-live on "
+        f"{deal.go_live:%d %B %Y}."
+    )
+    if not ask.soon and not ask.later and not ask.missing:
+        out += [
+            "",
+            "Every date in it is confirmed and I see your internal steps — thank you. "
+            "I'll keep it current each week.",
+        ]
+        return "\n".join(out) + "\n"
+    out += ["", head(ASK), ""]
+    if ask.soon:
+        out.append(head(f"Dates in the next {ask.window_days} days to confirm:"))
+        out += [bullet + _date_line(d) for d in ask.soon]
+        out.append("")
+    if ask.later:
+        out.append(head("Later dates to confirm:"))
+        out += [bullet + _date_line(d) for d in ask.later]
+        out.append("")
+    if ask.missing:
+        out.append(head("Internal steps on your side I don't see yet:"))
+        out += [
+            bullet + f"your {name}: who owns it, and when does it happen?" for name in ask.missing
+        ]
+        out.append("")
+    out.append(
+        'A reply with "confirmed", or with the dates and names that are right, is all '
+        "I need; I'll record it in the plan."
+    )
+    return "\n".join(out) + "\n"
