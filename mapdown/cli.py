@@ -688,7 +688,7 @@ def new(
     Every step is dated as late as its chain allows before go-live (paper steps before
     --close), less a week's buffer. Steps that would have to start before today are named.
     """
-    from mapdown.new import create_deal, schedule
+    from mapdown.new import create_deal, schedule, template
 
     ws = workspace(config_file)
     path = create_deal(
@@ -699,12 +699,15 @@ def new(
         close=close,
         deadline=deadline,
         title=title,
+        config=ws.config,
     )
     from mapdown.check import display_path
 
     click.echo(f"Created {display_path(path, ws.cwd)}.")
     today = ws.as_of(as_of)
-    late = [step for step, (start, _) in schedule(go_live, close).items() if start < today]
+    _, steps = template(ws.config.new_steps)
+    dates = schedule(go_live, close, steps, ws.config.new_buffer_days)
+    late = [step for step, (start, _) in dates.items() if start < today]
     if late:
         click.echo(
             f"warning: {len(late)} step{'s' * (len(late) != 1)} would have to start before "

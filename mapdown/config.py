@@ -148,6 +148,108 @@ DEFAULT_INTERNAL_STEPS: tuple[dict[str, Any], ...] = (
     },
 )
 
+# The steps `mapdown new` starts a plan with: every customer-internal step of the checklist
+# across the three tracks, with typical durations (days from start to due) and dependencies.
+# Owners are placeholders named after their role ("TBD counsel") until a person is named.
+DEFAULT_NEW_STEPS: tuple[dict[str, Any], ...] = (
+    {
+        "id": "technical-validation",
+        "step": "Technical validation completed",
+        "track": "technical",
+        "owner_role": "champion",
+        "side": "customer",
+        "days": 14,
+        "exit": "Validation results accepted by the champion in writing",
+    },
+    {
+        "id": "security-review",
+        "step": "Security review completed",
+        "track": "technical",
+        "owner_role": "security owner",
+        "side": "customer",
+        "days": 21,
+        "exit": "Security assessment issued with no open high findings",
+        "after": ["technical-validation"],
+    },
+    {
+        "id": "business-case",
+        "step": "Business case agreed with the champion",
+        "track": "business",
+        "owner_role": "champion",
+        "side": "customer",
+        "days": 10,
+        "exit": "Business case document signed off by the champion",
+    },
+    {
+        "id": "approval-committee",
+        "step": "Approval committee decision",
+        "track": "business",
+        "owner_role": "economic buyer",
+        "side": "customer",
+        "days": 7,
+        "exit": "Committee minutes record approval to proceed",
+        "after": ["business-case"],
+    },
+    {
+        "id": "legal-review",
+        "step": "Legal review: MSA redlines returned",
+        "track": "paper",
+        "owner_role": "counsel",
+        "side": "customer",
+        "days": 21,
+        "exit": "Redlined MSA returned by counsel",
+    },
+    {
+        "id": "vendor-registration",
+        "step": "Procurement: vendor registration completed",
+        "track": "paper",
+        "owner_role": "sourcing lead",
+        "side": "customer",
+        "days": 14,
+        "exit": "Vendor number issued in the customer's supplier system",
+    },
+    {
+        "id": "signature",
+        "step": "Order form signed by the economic buyer",
+        "track": "paper",
+        "owner_role": "economic buyer",
+        "side": "customer",
+        "days": 3,
+        "exit": "Countersigned order form and PO number",
+        "after": ["security-review", "approval-committee", "legal-review", "vendor-registration"],
+    },
+    {
+        "id": "kickoff",
+        "step": "Implementation kickoff",
+        "track": "technical",
+        "owner_role": "account executive",
+        "side": "vendor",
+        "days": 5,
+        "exit": "Kickoff deck and project plan accepted by the champion",
+        "after": ["signature"],
+    },
+    {
+        "id": "implementation",
+        "step": "Implementation and user acceptance testing",
+        "track": "technical",
+        "owner_role": "account executive",
+        "side": "vendor",
+        "days": 35,
+        "exit": "UAT sign-off by the champion",
+        "after": ["kickoff"],
+    },
+    {
+        "id": "go-live-readiness",
+        "step": "Go-live readiness sign-off",
+        "track": "technical",
+        "owner_role": "champion",
+        "side": "customer",
+        "days": 3,
+        "exit": "Signed go-live readiness checklist",
+        "after": ["implementation"],
+    },
+)
+
 SEVERITY_LEVELS = ("error", "warning", "off")
 FINDING_CODES = tuple(f"MAP2{n:02d}" for n in range(1, 18))  # asserted against rules.RULES
 SCORE_PARTS = ("confirmation", "owners", "evidence", "internal_steps", "threading", "on_time")
@@ -163,6 +265,20 @@ INTERNAL_STEP = Record(
             "Words that mark a row as this step (whole words, any case).",
         ),
         Field("role", Text(), doc="When set, the row's owner must have this role."),
+    ),
+)
+
+NEW_STEP = Record(
+    "template step",
+    (
+        Field("id", Text(), True, "The step's id (a slug)."),
+        Field("step", Text(), True, "What happens."),
+        Field("track", Text(("technical", "business", "paper")), True, "The track."),
+        Field("owner_role", Text(), True, "The owner's role; the plan names `TBD <role>`."),
+        Field("side", Text(("customer", "vendor")), True, "The owner's side."),
+        Field("days", Int(0, 365), True, "Typical duration: days from start to due."),
+        Field("exit", Text(), True, "The artifact that proves the step done."),
+        Field("after", ListOf(Text()), doc="Ids of template steps that come first."),
     ),
 )
 
@@ -241,6 +357,18 @@ CONFIG = Record(
             default={},
         ),
         Field("deals_dir", Text(), doc="Folder holding the deal files.", default="deals"),
+        Field(
+            "new_steps",
+            ListOf(NEW_STEP),
+            doc="The steps `mapdown new` plans backward from go-live.",
+            default=DEFAULT_NEW_STEPS,
+        ),
+        Field(
+            "new_buffer_days",
+            Int(0, 90),
+            doc="Days `mapdown new` pulls every date earlier than the latest the chain allows.",
+            default=7,
+        ),
         Field("site", SITE, doc="The published dashboard."),
     ),
     doc="Settings of a mapdown deals repository. Every key is optional.",
@@ -280,6 +408,8 @@ class Config:
     severity: dict[str, str] = field(default_factory=dict)
     score_weights: dict[str, float] = field(default_factory=dict)
     deals_dir: str = "deals"
+    new_steps: tuple[dict[str, Any], ...] = DEFAULT_NEW_STEPS
+    new_buffer_days: int = 7
     site_title: str = "Deal plans"
     base_url: str | None = None
     path: Path | None = None  # where it was read from
@@ -364,6 +494,8 @@ def load_config(path: Path | None) -> Config:
     kwargs: dict[str, Any] = dict(data)
     if "team_words" in kwargs:
         kwargs["team_words"] = tuple(w.lower() for w in kwargs["team_words"])
+    if "new_steps" in kwargs:
+        kwargs["new_steps"] = tuple(kwargs["new_steps"])
     if steps is not None:
         kwargs["internal_steps"] = tuple(
             InternalStep(s["name"], tuple(s["keywords"]), s.get("role")) for s in steps

@@ -6,14 +6,15 @@ import datetime as dt
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from mapdown.config import Config
 from mapdown.errors import UsageProblem
 from mapdown.plan import PlanStep, latest_finish
 from mapdown.spec import SLUG
-
-BUFFER_DAYS = 7  # every date is pulled this much earlier than the latest the chain allows
 
 
 @dataclass(frozen=True)
@@ -28,120 +29,44 @@ class TemplateStep:
     id: str
     step: str
     track: str
-    owner: str
+    owner: str  # the placeholder person's name
     duration: int
     exit: str
     after: tuple[str, ...] = ()
 
 
-PEOPLE = (
-    TemplatePerson("TBD champion", "customer", "champion"),
-    TemplatePerson("TBD economic buyer", "customer", "economic buyer"),
-    TemplatePerson("TBD security owner", "customer", "security owner"),
-    TemplatePerson("TBD counsel", "customer", "counsel"),
-    TemplatePerson("TBD sourcing lead", "customer", "sourcing lead"),
-    TemplatePerson("TBD account executive", "vendor", "account executive"),
-)
-
-STEPS = (
-    TemplateStep(
-        "technical-validation",
-        "Technical validation completed",
-        "technical",
-        "TBD champion",
-        14,
-        "Validation results accepted by the champion in writing",
-    ),
-    TemplateStep(
-        "security-review",
-        "Security review completed",
-        "technical",
-        "TBD security owner",
-        21,
-        "Security assessment issued with no open high findings",
-        ("technical-validation",),
-    ),
-    TemplateStep(
-        "business-case",
-        "Business case agreed with the champion",
-        "business",
-        "TBD champion",
-        10,
-        "Business case document signed off by the champion",
-    ),
-    TemplateStep(
-        "approval-committee",
-        "Approval committee decision",
-        "business",
-        "TBD economic buyer",
-        7,
-        "Committee minutes record approval to proceed",
-        ("business-case",),
-    ),
-    TemplateStep(
-        "legal-review",
-        "Legal review: MSA redlines returned",
-        "paper",
-        "TBD counsel",
-        21,
-        "Redlined MSA returned by counsel",
-    ),
-    TemplateStep(
-        "vendor-registration",
-        "Procurement: vendor registration completed",
-        "paper",
-        "TBD sourcing lead",
-        14,
-        "Vendor number issued in the customer's supplier system",
-    ),
-    TemplateStep(
-        "signature",
-        "Order form signed by the economic buyer",
-        "paper",
-        "TBD economic buyer",
-        3,
-        "Countersigned order form and PO number",
-        ("security-review", "approval-committee", "legal-review", "vendor-registration"),
-    ),
-    TemplateStep(
-        "kickoff",
-        "Implementation kickoff",
-        "technical",
-        "TBD account executive",
-        5,
-        "Kickoff deck and project plan accepted by the champion",
-        ("signature",),
-    ),
-    TemplateStep(
-        "implementation",
-        "Implementation and user acceptance testing",
-        "technical",
-        "TBD account executive",
-        35,
-        "UAT sign-off by the champion",
-        ("kickoff",),
-    ),
-    TemplateStep(
-        "go-live-readiness",
-        "Go-live readiness sign-off",
-        "technical",
-        "TBD champion",
-        3,
-        "Signed go-live readiness checklist",
-        ("implementation",),
-    ),
-)
+def template(steps: Sequence[dict[str, Any]]) -> tuple[list[TemplatePerson], list[TemplateStep]]:
+    """People (one placeholder per owner role) and steps from the configured template."""
+    people: dict[str, TemplatePerson] = {}
+    out = []
+    for s in steps:
+        name = f"TBD {s['owner_role']}"
+        people.setdefault(name, TemplatePerson(name, s["side"], s["owner_role"]))
+        out.append(
+            TemplateStep(
+                s["id"],
+                s["step"],
+                s["track"],
+                name,
+                s["days"],
+                s["exit"],
+                tuple(s.get("after") or ()),
+            )
+        )
+    for role in ("champion", "economic buyer"):  # every plan names these two (MAP216)
+        people.setdefault(f"TBD {role}", TemplatePerson(f"TBD {role}", "customer", role))
+    return list(people.values()), out
 
 
 def schedule(
-    go_live: dt.date, close: dt.date | None, buffer_days: int = BUFFER_DAYS
+    go_live: dt.date, close: dt.date | None, steps: Sequence[TemplateStep], buffer_days: int
 ) -> dict[str, tuple[dt.date, dt.date]]:
     """(start, due) per template step: as late as the chain allows, less the buffer."""
-    plan = [PlanStep(s.id, s.track, s.duration, s.after) for s in STEPS]
+    plan = [PlanStep(s.id, s.track, s.duration, s.after) for s in steps]
     finish = latest_finish(plan, go_live, close, paper_by_close=True)
     pull = dt.timedelta(days=buffer_days)
     out = {}
-    for s in STEPS:
+    for s in steps:
         due = finish[s.id] - pull
         out[s.id] = (due - dt.timedelta(days=s.duration), due)
     return out
@@ -159,8 +84,10 @@ def render(
     close: dt.date | None,
     deadline: dt.date | None,
     title: str | None,
+    config: Config,
 ) -> str:
-    dates = schedule(go_live, close)
+    people, steps = template(config.new_steps)
+    dates = schedule(go_live, close, steps, config.new_buffer_days)
     out = [
         "---",
         f"title: {_q(title or customer)}",
@@ -174,12 +101,12 @@ def render(
         out.append(f"close: {close}")
     out.append("# Replace every TBD with the one person who owns it; `mapdown check` flags them.")
     out.append("people:")
-    for p in PEOPLE:
+    for p in people:
         out += [f"  - name: {p.name}", f"    side: {p.side}", f"    role: {p.role}"]
     out.append("# Planned backward from go-live. Send these dates to the champion to confirm in")
     out.append("# writing, then record confirmed_by and confirmation on each step.")
     out.append("milestones:")
-    for s in STEPS:
+    for s in steps:
         start, due = dates[s.id]
         out += [
             f"  - id: {s.id}",
@@ -212,6 +139,7 @@ def create_deal(
     close: dt.date | None = None,
     deadline: dt.date | None = None,
     title: str | None = None,
+    config: Config | None = None,
 ) -> Path:
     """Write deals/<id>.md; refuses to overwrite, and never leaves a half-written file."""
     if not SLUG.match(deal_id):
@@ -225,7 +153,7 @@ def create_deal(
     if target.exists() or target.is_symlink():
         raise UsageProblem(f"{target} already exists; mapdown new never overwrites a deal")
     deals_dir.mkdir(parents=True, exist_ok=True)
-    text = render(deal_id, customer.strip(), go_live, close, deadline, title)
+    text = render(deal_id, customer.strip(), go_live, close, deadline, title, config or Config())
     fd, tmp = tempfile.mkstemp(dir=deals_dir, prefix=f".{deal_id}.", suffix=".tmp")
     try:
         umask = os.umask(0)

@@ -158,3 +158,44 @@ def test_new_does_not_warn_when_the_plan_fits(run):
     result = run(*NEW, *CLOSE, "--as-of", AS_OF)
     assert result.exit_code == 0
     assert "start before" not in result.stderr
+
+
+def test_new_follows_the_configured_template_and_buffer(run, repo):
+    (repo / "mapdown.yaml").write_text(
+        "timezone: UTC\nnew_buffer_days: 10\nnew_steps:\n"
+        "  - id: security-review\n    step: Security review completed\n    track: technical\n"
+        "    owner_role: security owner\n    side: customer\n    days: 21\n"
+        "    exit: Security assessment issued\n"
+        "  - id: signature\n    step: Order form signed\n    track: paper\n"
+        "    owner_role: economic buyer\n    side: customer\n    days: 3\n"
+        "    exit: Countersigned order form\n    after: [security-review]\n",
+        encoding="utf-8",
+    )
+    result = run(
+        "new",
+        "tpl",
+        "--customer",
+        "Tpl",
+        "--go-live",
+        "2027-04-01",
+        "--close",
+        "2027-03-01",
+        "--as-of",
+        AS_OF,
+    )
+    assert result.exit_code == 0, result.output + result.stderr
+    data = front(repo / "deals" / "tpl.md")
+    steps = {m["id"]: m for m in data["milestones"]}
+    assert list(steps) == ["security-review", "signature"]
+    # signature: latest finish = close 03-01, less the 10-day buffer; 3 days long
+    assert (steps["signature"]["due"], steps["signature"]["start"]) == (
+        dt.date(2027, 2, 19),
+        dt.date(2027, 2, 16),
+    )
+    # security review: latest finish = signature's latest start (02-26), less 10 days
+    assert (steps["security-review"]["due"], steps["security-review"]["start"]) == (
+        dt.date(2027, 2, 16),
+        dt.date(2027, 1, 26),
+    )
+    names = {p["name"] for p in data["people"]}
+    assert {"TBD security owner", "TBD economic buyer", "TBD champion"} <= names
