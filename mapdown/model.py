@@ -7,6 +7,7 @@ format: the parser validates against them, `mapdown schema` prints them as JSON 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,6 +149,7 @@ class Person:
         return any(_norm_role(p) == wanted for p in parts)
 
 
+@functools.lru_cache(maxsize=512)
 def _norm_role(role: str) -> str:
     return " ".join(role.lower().replace("-", " ").replace("_", " ").split())
 
@@ -187,7 +189,7 @@ class Review:
     note: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: `_people` below is computed once and kept
 class Deal:
     id: str
     title: str
@@ -202,7 +204,11 @@ class Deal:
     body: str = ""
 
     def person(self, name: str | None) -> Person | None:
-        return next((p for p in self.people if p.name == name), None)
+        return self._people.get(name) if name is not None else None
+
+    @functools.cached_property
+    def _people(self) -> dict[str, Person]:
+        return {p.name: p for p in reversed(self.people)}  # the first of a name wins
 
     def milestone(self, milestone_id: str) -> Milestone | None:
         return next((m for m in self.milestones if m.id == milestone_id), None)

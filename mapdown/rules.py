@@ -105,6 +105,14 @@ class Context:
     history: Any = None  # the deal's DealHistory when the repository has history
     history_n: int | None = None  # judge on the first n states of it (None: all)
     _events: list[Any] | None = None
+    _missing: list[InternalStep] | None = None
+
+    @property
+    def missing_internal(self) -> list[InternalStep]:
+        """The checklist's customer-internal steps this deal has no row for (computed once)."""
+        if self._missing is None:
+            self._missing = missing_internal_steps(self.deal, self.config)
+        return self._missing
 
     def history_events(self) -> list[Any]:
         """The history's events up to the states judged on (none without history)."""
@@ -148,6 +156,7 @@ def recorded_confirmation(deal: Deal, m: Milestone) -> bool:
 _WORD = re.compile(r"[\w/?]+", re.UNICODE)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_team_name(name: str, words: tuple[str, ...]) -> bool:
     """A name is a team when any of its words is a team word, or it has no letter at all."""
     if not any(ch.isalpha() for ch in name):
@@ -327,7 +336,7 @@ def missing_internal_steps(deal: Deal, config: Config) -> list[InternalStep]:
 
 @finding("MAP208")
 def assumed_internal_step(ctx: Context) -> Iterator[Finding]:
-    for item in missing_internal_steps(ctx.deal, ctx.config):
+    for item in ctx.missing_internal:
         owner = (
             f" owned by the customer's {item.role}" if item.role else " owned by a customer person"
         )

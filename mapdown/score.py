@@ -17,7 +17,6 @@ from mapdown.rules import (
     Context,
     Finding,
     is_team_name,
-    missing_internal_steps,
     recorded_confirmation,
     run_findings,
 )
@@ -126,7 +125,7 @@ def _parts(ctx: Context, window: list[WindowDate], findings: list[Finding]) -> d
     parts["evidence"] = round(100 * sum(1 for m in done if m.evidence) / len(done)) if done else 100
     items = config.internal_steps
     customer_owned = any(deal.side_of(m) == "customer" for m in steps)
-    present = len(items) - len(missing_internal_steps(deal, config))
+    present = len(items) - len(ctx.missing_internal)
     parts["internal_steps"] = (
         (round(100 * present / len(items)) if items else 100) if customer_owned else 0
     )
