@@ -9,9 +9,10 @@ answers are read, so the pipe never waits on a round trip per object.
 from __future__ import annotations
 
 import hashlib
+import queue
 import subprocess
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,51 +96,81 @@ def continues(repo: git.Repo, base: str, head: str) -> bool:
     return last[-1].split()[1:2] == [base.encode()]
 
 
-def read_log(repo: git.Repo, rev: str, folder: str, since: str | None = None) -> list[LogEntry]:
+def read_log(
+    repo: git.Repo,
+    rev: str,
+    folder: str,
+    since: str | None = None,
+    each: Callable[[LogEntry], None] | None = None,
+) -> list[LogEntry]:
     """Every first-parent commit of `rev` (after `since`) that changed `folder`, oldest first.
 
     Merges are diffed against their first parent, so a merged branch's changes appear once, at
     the merge. Renames are detected (`-M`) so a file keeps its history under its new name.
+    The output is read as git writes it: `each` sees every entry (newest first) as soon as it
+    is complete, so the caller can work on it while git walks the rest of the history.
     """
     span = f"{since}..{rev}" if since else rev
-    out = _git(
-        repo,
-        "log",
-        "-z",
-        "--raw",
-        "--no-abbrev",
-        "-M",
-        "--first-parent",
-        "--diff-merges=first-parent",
-        "--format=%x01%H%x00%ct%x00%an%x00%s%x00",
-        span,
-        "--",
-        folder,
-    )
-    text = out.decode("utf-8", "surrogateescape")
+    command = [
+        git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", "log", "-z", "--raw", "--no-abbrev", "-M",
+        "--first-parent", "--diff-merges=first-parent",
+        "--format=%x01%H%x00%ct%x00%an%x00%s%x00", span, "--", folder,
+    ]
+    proc = subprocess.Popen(command, cwd=repo.working_tree_dir or repo.git_dir,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    chunks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+
+    def pump() -> None:  # keeps git from ever waiting on a full pipe
+        assert proc.stdout is not None
+        for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):  # type: ignore[union-attr]
+            chunks.put(chunk)
+        chunks.put(None)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
     entries: list[LogEntry] = []
-    for chunk in text.split("\x01")[1:]:
-        sha, ctime, author, subject, rest = chunk.split("\x00", 4)
-        entry = LogEntry(Commit(sha, int(ctime), author, subject))
-        tokens = rest.lstrip("\x00\n").split("\x00")
-        i = 0
-        while i < len(tokens):
-            meta = tokens[i]
-            if not meta.startswith(":"):
-                i += 1
-                continue
-            fields = meta[1:].split()
-            new_blob, status = fields[3], fields[4][0]
-            if status in "RC":
-                old, new = tokens[i + 1], tokens[i + 2]
-                i += 3
-            else:
-                old, new = None, tokens[i + 1]
-                i += 2
-            entry.changes.append(Change(status, new, old, None if new_blob == ZERO else new_blob))
-        entries.append(entry)
+    pending = b""
+    while (chunk := chunks.get()) is not None:
+        *complete, pending = (pending + chunk).split(b"\x01")
+        for part in complete:
+            if part:
+                entries.append(_entry(part))
+                if each is not None:
+                    each(entries[-1])
+    if pending.strip():
+        entries.append(_entry(pending))
+        if each is not None:
+            each(entries[-1])
+    reader.join()
+    assert proc.stderr is not None
+    error = proc.stderr.read()
+    if proc.wait():
+        raise MapdownError(f"git log failed: {error.decode(errors='replace').strip()}")
     entries.reverse()
     return entries
+
+
+def _entry(raw: bytes) -> LogEntry:
+    """One commit of the log: its header, then its raw diff entries."""
+    sha, ctime, author, subject, rest = raw.decode("utf-8", "surrogateescape").split("\x00", 4)
+    entry = LogEntry(Commit(sha, int(ctime), author, subject))
+    tokens = rest.lstrip("\x00\n").split("\x00")
+    i = 0
+    while i < len(tokens):
+        meta = tokens[i]
+        if not meta.startswith(":"):
+            i += 1
+            continue
+        fields = meta[1:].split()
+        new_blob, status = fields[3], fields[4][0]
+        if status in "RC":
+            old, new = tokens[i + 1], tokens[i + 2]
+            i += 3
+        else:
+            old, new = None, tokens[i + 1]
+            i += 2
+        entry.changes.append(Change(status, new, old, None if new_blob == ZERO else new_blob))
+    return entry
 
 
 def log_to_json(entries: list[LogEntry]) -> list[Any]:

@@ -264,8 +264,11 @@ class DealHistory:
 
     def standing(self) -> dict[str, tuple[int, int | None]]:
         """Each present step's (dates_at, confirmed_at) after the last state."""
-        return {mid: (points[-1][1], points[-1][2]) for mid, points in self.tracks.items()
-                if points[-1][1] >= 0}
+        return {
+            mid: (points[-1][1], points[-1][2])
+            for mid, points in self.tracks.items()
+            if points[-1][1] >= 0
+        }
 
     def events_upto(self, n: int | None = None) -> list[Event]:
         upto = len(self.states) if n is None else n
@@ -477,6 +480,25 @@ class BlobStore:
     def get(self, blob: str) -> dict[str, Any]:
         return self.get_many([blob])[blob]
 
+    def prefetcher(self, folder: str, batch: int = 256) -> Callable[[LogEntry | None], None]:
+        """A log callback that parses (and caches) the deal versions it sees, in batches;
+        call it with None at the end for the last batch."""
+        seen: set[str] = set()
+        pending: list[str] = []
+
+        def take(entry: LogEntry | None) -> None:
+            if entry is not None:
+                for change in entry.changes:
+                    blob = change.blob
+                    if blob and blob not in seen and _is_deal(change.path, folder):
+                        seen.add(blob)
+                        pending.append(blob)
+            if pending and (entry is None or len(pending) >= batch):
+                self.get_many(pending)
+                pending.clear()
+
+        return take
+
     def text(self, blob: str) -> str | None:
         """A version's text (for positions in it), from the working tree or git."""
         if blob in self._texts:
@@ -552,8 +574,13 @@ def _is_deal(path: str, folder: str) -> bool:
     )
 
 
-def _log(repo: git.Repo, cache: Cache, folder: str, head: str | None) -> list[LogEntry]:
-    """The first-parent log of `head` for `folder`, extending the cached log when it can."""
+def _log(repo: git.Repo, cache: Cache, folder: str, head: str | None,
+         store: BlobStore) -> list[LogEntry]:
+    """The first-parent log of `head` for `folder`, extending the cached log when it can.
+
+    While git writes the log, the versions it names are parsed (into the cache), so parsing
+    runs on one core while git walks the history on the other.
+    """
     if head is None:
         return []
     cached = cache.get("logs", folder)
@@ -565,10 +592,13 @@ def _log(repo: git.Repo, cache: Cache, folder: str, head: str | None) -> list[Lo
         base, known = None, []  # none, or a damaged entry: read the whole log
     if base == head:
         return known
+    prefetch = store.prefetcher(folder) if cache.enabled else None
     if base is not None and continues(repo, base, head):
-        entries = known + read_log(repo, head, folder, since=base)
+        entries = known + read_log(repo, head, folder, since=base, each=prefetch)
     else:
-        entries = read_log(repo, head, folder)
+        entries = read_log(repo, head, folder, each=prefetch)
+    if prefetch is not None:
+        prefetch(None)
     cache.put("logs", folder, {"head": head, "entries": log_to_json(entries)})
     return entries
 
@@ -636,10 +666,11 @@ def read_history(
     if head is None and rev != "HEAD":
         raise MapdownError(f"no commit `{rev}` in this repository")
     cache = Cache(top / CACHE_DIR if use_cache else None)
-    entries = _log(repo, cache, folder, head)
+    texts: dict[str, str] = {}  # versions not in git: the working tree's
+    store = BlobStore(repo, cache, texts)
+    entries = _log(repo, cache, folder, head, store)
     lineage_of, lineages, ended = _lineages(entries, folder)
 
-    texts: dict[str, str] = {}
     if worktree and (top / folder).is_dir():  # the working tree: one more state, timed now
         on_disk = {}
         for path in sorted((top / folder).rglob("*.md")):
@@ -667,7 +698,6 @@ def read_history(
     result = RepoHistory(top, True, partial=partial)
     if partial:
         result.notice = "shallow clone: history is partial, and results are marked as such"
-    store = BlobStore(repo, cache, texts)
     result._store, result.cache = store, cache
     moment = now()
     versions = {rel: lineages[key] for rel, key in lineage_of.items()}
