@@ -57,20 +57,33 @@ def commit_one_change(repo: Path, n: int) -> None:
     """A new commit that moves one date of one deal, as a seller's pull request would."""
     deal = sorted((repo / "deals").glob("*.md"))[n % 7]
     text = deal.read_text(encoding="utf-8")
-    deal.write_text(text.replace("Synthetic deal", f"Synthetic deal (edit {n})", 1),
-                    encoding="utf-8")
-    env = {**os.environ, "GIT_AUTHOR_DATE": f"2026-11-01T10:{n:02d}:00+00:00",
-           "GIT_COMMITTER_DATE": f"2026-11-01T10:{n:02d}:00+00:00"}
-    git = ["git", "-c", "user.name=Bench", "-c", "user.email=bench@example.com",
-           "-c", "commit.gpgsign=false"]
+    deal.write_text(
+        text.replace("Synthetic deal", f"Synthetic deal (edit {n})", 1), encoding="utf-8"
+    )
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_DATE": f"2026-11-01T10:{n:02d}:00+00:00",
+        "GIT_COMMITTER_DATE": f"2026-11-01T10:{n:02d}:00+00:00",
+    }
+    git = [
+        "git",
+        "-c",
+        "user.name=Bench",
+        "-c",
+        "user.email=bench@example.com",
+        "-c",
+        "commit.gpgsign=false",
+    ]
     subprocess.run([*git, "commit", "-q", "-am", f"edit {n}"], cwd=repo, env=env, check=True)
 
 
 def report(name: str, samples: list[tuple[float, int]]) -> None:
     times = [s for s, _ in samples]
     peak = max(p for _, p in samples) / 1024
-    print(f"  {name:<28} median {statistics.median(times):6.2f} s  "
-          f"(min {min(times):.2f}, max {max(times):.2f}, n={len(times)})  peak {peak:.0f} MB")
+    print(
+        f"  {name:<28} median {statistics.median(times):6.2f} s  "
+        f"(min {min(times):.2f}, max {max(times):.2f}, n={len(times)})  peak {peak:.0f} MB"
+    )
 
 
 def main() -> None:
@@ -86,8 +99,10 @@ def main() -> None:
             repo = Path(tmp) / "repo"
             start = time.perf_counter()
             build(repo, args.deals, args.revisions, seed=7)
-            print(f"built {args.deals} deals × {args.revisions} revisions in "
-                  f"{time.perf_counter() - start:.0f} s")
+            print(
+                f"built {args.deals} deals × {args.revisions} revisions in "
+                f"{time.perf_counter() - start:.0f} s"
+            )
         score = ("score", "--as-of", AS_OF, "--format", "json")
         print(f"mapdown score on {repo.name}: {args.deals} deals × {args.revisions} revisions")
         cold = []
