@@ -17,13 +17,13 @@ The subset:
   a collection on the following lines, or a mapping that starts on the `- ` line with its further
   keys aligned under the first one (`- name: x` then `  side: y`).
 - The root is a block mapping or a block sequence; an empty document → None.
-- One-line scalars, each followed by nothing but an optional ` # comment`:
-  plain (no `: ` inside, no `:` at the end, `#` only where not after a space, and not starting
-  with ``[]{}&*!|>'"%@`,#`` nor with `-`, `?` or `:` followed by a space), single-quoted
+- One-line scalars, each followed by nothing but an optional ` # comment`: plain (no `: `
+  inside, no `:` at the end, `#` only where not after a space, and not starting with
+  ``[]{}&*!|>'"%@`,#`` nor with `-`, `?` or `:` before a space or the line's end), single-quoted
   (`''` is `'`), and double-quoted without a backslash.
   A plain `~`/`null`/`Null`/`NULL` or an empty value is None; every other value is the str with
   `str.strip()` applied, exactly as `_plain` gives it (no ints, bools or dates: `x: 5` is "5").
-- Flow lists on one line of plain words: `after: [a, b-c]`, `[]` (a null word → None).
+- Flow lists on one line of plain words (not `null`): `after: [a, b-c]`, `[]`.
 - Duplicate keys: the later value wins, in the first key's place (as in a dict display).
 
 Anything else → None: block scalars `|`/`>`, scalars over several lines, anchors, aliases,
@@ -60,15 +60,15 @@ _PLAIN = (  # any other one-line plain scalar, with its trailing spaces
     rf"(?![?:\-](?![^{_TEXT} ]))[^{_TEXT} \#'\"\[\]{{}}&*!|>%@`,]"  # no indicator first
     rf"[^{_TEXT}:\#]*+(?:(?::(?=[^{_TEXT} ])|(?<![ ])\#)[^{_TEXT}:\#]*+)*+"  # no `: `, ` #`
 )
-_WORD = r"[ ]*(?!(?:null|Null|NULL)[ ]*[,\]])[A-Za-z0-9_][A-Za-z0-9_./+-]*[ ]*"  # in [a, b]
+_WORD = r"[ ]*+(?!(?:null|Null|NULL)[ ]*+[,\]])[A-Za-z0-9_][A-Za-z0-9_./+-]*+[ ]*+"  # in [a, b]
 # One line, blank or not. Five groups (each costs time): indentation, `- ` (with the spaces after
 # it), key, a plain value as written, any other value as written (null, quoted, flow list).
 _LINE = re.compile(
     rf"""
-    ^([ ]*)
-    (?:(-(?![^ \n])[ ]*)|)
+    ^([ ]*+)
+    (?:(-(?![^ \n])[ ]*+)|)
     (?:
-        ([A-Za-z_][A-Za-z0-9_-]{{0,999}}):(?![^ \n])[ ]*     # libyaml: keys ≤ 1024 characters
+        ([A-Za-z_][A-Za-z0-9_-]{{0,999}}+):(?![^ \n])[ ]*+   # libyaml: keys ≤ 1024 characters
       | (?(2)|(?=[ ]*+(?:\#|\n)))                           # no key, no `- `: no value either
     )
     (?:
@@ -76,7 +76,7 @@ _LINE = re.compile(
       | ( {_NULL}
         | "[^{_TEXT}"\\]*+"                                   # double-quoted, no escapes
         | '(?:[^{_TEXT}']|'')*+'                              # single-quoted
-        | \[(?:[ ]*|{_WORD}(?:,{_WORD})*)\]                   # flow list of plain words
+        | \[(?:[ ]*+|{_WORD}(?:,{_WORD})*+)\]                # flow list of plain words
         )
       |
     )
@@ -209,10 +209,11 @@ def _rows(text: str, cache: dict[str, Any] | None) -> list[tuple[str, ...]] | No
     lines.pop()  # the "" after the last "\n"
     rows = list(map(cache.get, lines))
     if None in rows:
-        missing = list(dict.fromkeys(line for line, row in zip(lines, rows) if row is None))
+        new_lines = (line for line, row in zip(lines, rows, strict=True) if row is None)
+        missing = list(dict.fromkeys(new_lines))  # each once
         found = _LINE.findall("\n".join(missing) + "\n")
         if len(found) != len(missing):
             return None
-        cache.update(zip(missing, found))
+        cache.update(zip(missing, found, strict=True))
         rows = list(map(cache.get, lines))
     return rows

@@ -452,6 +452,9 @@ class BlobStore:
         self._cache = cache
         self._texts = texts  # versions not in git (the working tree)
         self._reader: BlobReader | None = None
+        # Successive versions of a deal share almost every line; the block-subset parser
+        # remembers each distinct line's reading. Bounded, so memory stays flat.
+        self._lines: dict[str, Any] = {}
 
     def get_many(self, blobs: Sequence[str]) -> dict[str, dict[str, Any]]:
         cached = self._cache.get_many("blobs", blobs)
@@ -470,8 +473,10 @@ class BlobStore:
             if text is None:
                 found[blob] = {"error": "the version is not in this clone"}
                 continue
+            if len(self._lines) > 200_000:
+                self._lines.clear()
             try:
-                found[blob] = quick_data(text)
+                found[blob] = quick_data(text, self._lines)
             except QuickParseError as exc:
                 found[blob] = {"error": str(exc)}
             self._cache.put("blobs", blob, found[blob])

@@ -671,7 +671,7 @@ def _compose_past(front: str) -> yaml.Node:
     return node
 
 
-def quick_data(text: str) -> dict[str, Any]:
+def quick_data(text: str, line_cache: dict[str, Any] | None = None) -> dict[str, Any]:
     """A past version's front matter as plain JSON-safe data (dates as ISO text).
 
     Faster than `parse_text` (no positions, no messages) and lenient where history can afford to
@@ -690,7 +690,7 @@ def quick_data(text: str) -> dict[str, Any]:
     # Deal files are written in a small block-style subset of YAML; a strict line parser reads
     # that subset several times faster than libyaml and gives the same result, or None for
     # anything outside it (then libyaml reads it).
-    plain = load_block_subset(front)
+    plain = load_block_subset(front, cache=line_cache)
     if plain is None:
         plain = _plain(_compose_past(front), [_NODE_BUDGET])
     if not isinstance(plain, dict):

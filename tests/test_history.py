@@ -887,9 +887,9 @@ def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     real = mapdown.parse.quick_data
     calls: list[str] = []
 
-    def counting(text: str) -> dict[str, Any]:
+    def counting(text: str, *args: Any) -> dict[str, Any]:
         calls.append(text)
-        return real(text)
+        return real(text, *args)
 
     patched = 0
     for name, module in list(sys.modules.items()):
