@@ -6,7 +6,9 @@ Three tables, each keyed by something that names its content exactly:
 - `timelines`: a hash of a deal's list of (commit, blob) versions → its events and step tracks;
 - `logs`: the deals folder → the parsed first-parent log up to a commit id (a commit id names
   its whole history, so the log of a later commit is the cached one plus the new commits);
-- `scores`: a deal's history key, the as-of day, the settings and mapdown's version → its score.
+- `scores`: a deal's history key, the as-of day, the settings and mapdown's version → its score;
+- `site_deals`: a deal file's content, its history key, the as-of day, the settings and
+  mapdown's code → everything its pages show (`mapdown build`).
 
 Values are zlib-compressed JSON, never pickle: a cache folder restored in CI must not be able to
 run code. A damaged database or entry is ignored and rebuilt, never fatal.
@@ -23,7 +25,7 @@ from typing import Any
 
 CACHE_DIR = ".mapdown-cache"
 VERSION = 2  # bump when a cached shape changes: old files are then never read
-TABLES = ("blobs", "timelines", "logs", "scores")
+TABLES = ("blobs", "timelines", "logs", "scores", "site_deals")
 
 
 def _pack(value: Any) -> bytes:

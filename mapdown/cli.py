@@ -513,14 +513,16 @@ def _build(
     allow_shallow: bool,
 ) -> Any:
     """Build the site of the workspace's repository (default `_site/` at its root)."""
-    from mapdown.site import build_site, show_progress
+    from mapdown.site import build_site, preflight, show_progress
 
+    target = out if out is not None else ws.root / "_site"
+    preflight(ws.root, ws.config, target, base_url)  # refuse before reading any history
     repo = load_history(ws, no_cache, allow_shallow, worktree=False)
     return build_site(
         ws.root,
         ws.config,
         ws.as_of(as_of),
-        out if out is not None else ws.root / "_site",
+        target,
         repo=repo,
         base_url=base_url,
         show=show_progress(),

@@ -112,12 +112,25 @@ def read_log(
     """
     span = f"{since}..{rev}" if since else rev
     command = [
-        git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", "log", "-z", "--raw", "--no-abbrev", "-M",
-        "--first-parent", "--diff-merges=first-parent",
-        "--format=%x01%H%x00%ct%x00%an%x00%s%x00", span, "--", folder,
+        git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git",
+        "log",
+        "-z",
+        "--raw",
+        "--no-abbrev",
+        "-M",
+        "--first-parent",
+        "--diff-merges=first-parent",
+        "--format=%x01%H%x00%ct%x00%an%x00%s%x00",
+        span,
+        "--",
+        folder,
     ]
-    proc = subprocess.Popen(command, cwd=repo.working_tree_dir or repo.git_dir,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        command,
+        cwd=repo.working_tree_dir or repo.git_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     chunks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
 
     def pump() -> None:  # keeps git from ever waiting on a full pipe

@@ -579,8 +579,9 @@ def _is_deal(path: str, folder: str) -> bool:
     )
 
 
-def _log(repo: git.Repo, cache: Cache, folder: str, head: str | None,
-         store: BlobStore) -> list[LogEntry]:
+def _log(
+    repo: git.Repo, cache: Cache, folder: str, head: str | None, store: BlobStore
+) -> list[LogEntry]:
     """The first-parent log of `head` for `folder`, extending the cached log when it can.
 
     While git writes the log, the versions it names are parsed (into the cache), so parsing

@@ -8,7 +8,7 @@ layout and the data can be tested without rendering anything.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,7 +177,17 @@ def questions(item: DealInput, as_of: dt.date, score: Score, config: Config) -> 
         "internal_missing": [i.name for i in missing_internal_steps(deal, config)],
         "vendor_only": not customer_owned,
         "close": _iso(deal.close),
-        "walk_back": [
+        "walk_back": _walk_json(walk, deal.close),
+    }
+
+
+def _walk_json(walk: Sequence[Any], close: dt.date | None) -> list[dict[str, Any]]:
+    """The walk back as data; `must_be_true_by` is the latest finish, and for a step due before
+    signature no later than close."""
+    out = []
+    for w in walk:
+        by = min(w.latest_finish, close) if w.before_close and close else w.latest_finish
+        out.append(
             {
                 "id": w.id,
                 "step": w.step,
@@ -187,12 +197,65 @@ def questions(item: DealInput, as_of: dt.date, score: Score, config: Config) -> 
                 "latest_finish": w.latest_finish.isoformat(),
                 "latest_start": w.latest_start.isoformat(),
                 "slack_days": w.slack_days,
+                "must_be_true_by": by.isoformat(),
                 "state": w.state,
                 "critical": w.critical,
                 "before_close": w.before_close,
             }
-            for w in walk
-        ],
+        )
+    return out
+
+
+HOLDING = ("done", "confirmed")  # the states in which a step is as it should be
+
+
+def week_questions(
+    deal: Deal,
+    day: dt.date,
+    config: Config,
+    history: DealHistory | None,
+    missing: dict[int, tuple[Deal, list[str]]] | None = None,
+) -> dict[str, Any]:
+    """Questions 2 and 3 as the plan stood on `day` (question 1 is the week's score window).
+
+    The walk back is kept short, as a week has many: how many steps before close and before
+    go-live are in each state, and the steps that are not yet true or cannot hold their date.
+    """
+    n = history.upto(day) if history is not None else None
+
+    def covered(m: Milestone) -> bool:
+        if history is None:
+            return recorded_confirmation(deal, m)
+        return history.covered(m, deal, n)
+
+    counts: dict[str, dict[str, int]] = {"before_close": {}, "before_go_live": {}}
+    open_steps = []
+    for w in walk_back(deal, day, covered):
+        side = counts["before_close" if w.before_close else "before_go_live"]
+        side[w.state] = side.get(w.state, 0) + 1
+        by = min(w.latest_finish, deal.close) if w.before_close and deal.close else w.latest_finish
+        if w.state not in HOLDING or by < w.due:
+            open_steps.append(
+                {
+                    "id": w.id,
+                    "step": w.step,
+                    "owner": w.owner,
+                    "due": w.due.isoformat(),
+                    "must_be_true_by": by.isoformat(),
+                    "days_to_spare": (by - w.due).days,
+                    "state": w.state,
+                    "before_close": w.before_close,
+                }
+            )
+    memo = missing if missing is not None else {}
+    if id(deal) not in memo:  # weeks without a new version share one Deal: check it once
+        memo[id(deal)] = (deal, [i.name for i in missing_internal_steps(deal, config)])
+    return {
+        "internal_missing": list(memo[id(deal)][1]),
+        "vendor_only": not any(deal.side_of(m) == "customer" for m in deal.milestones),
+        "close": _iso(deal.close),
+        "walk_counts": counts,
+        "walk_open": open_steps,
     }
 
 
@@ -206,6 +269,7 @@ def countdown_weeks(
     weeks = []
     first = history.first_day if history and history.first_day else as_of
     previous: Any = None
+    missing: dict[int, tuple[Deal, list[str]]] = {}
     for week, sunday in iter_weeks(min(first, as_of), min(as_of, deal.go_live)):
         monday = sunday - dt.timedelta(days=6)
         day = min(sunday, as_of)
@@ -227,6 +291,7 @@ def countdown_weeks(
                 state_deal, day, config, history, history.upto(day) if history else None
             )
         )
+        asked = week_questions(state_deal, day, config, history, missing)
         due = [m for m in state_deal.milestones if m.is_open and monday <= m.due <= sunday]
         overdue = [m for m in state_deal.milestones if m.is_open and m.due < monday]
         weeks.append(
@@ -261,6 +326,7 @@ def countdown_weeks(
                 "confirmation_rate": s.confirmation_rate,
                 "window_dates": s.window_dates,
                 "confirmed_dates": s.confirmed_dates,
+                **asked,
                 "score_change": (s.score - previous.score) if previous else None,
                 "rate_change": (
                     round(s.confirmation_rate - previous.confirmation_rate, 1)
@@ -365,10 +431,14 @@ def review_weeks(deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def site_data(items: list[DealInput], as_of: dt.date, config: Config) -> dict[str, Any]:
+def site_data(items: Iterable[DealInput], as_of: dt.date, config: Config) -> dict[str, Any]:
     """The whole site as data (this is data.json)."""
-    deals = [deal_data(item, as_of, config) for item in items]
-    deals.sort(key=lambda d: (d["score"]["score"], d["id"]))  # at risk first
+    return assemble([deal_data(item, as_of, config) for item in items], as_of, config)
+
+
+def assemble(deals: list[dict[str, Any]], as_of: dt.date, config: Config) -> dict[str, Any]:
+    """The whole site as data from each deal's `deal_data` (computed now, or cached)."""
+    deals = sorted(deals, key=lambda d: (d["score"]["score"], d["id"]))  # at risk first
     return {
         "title": config.site_title,
         "base_url": config.base_url,

@@ -48,6 +48,15 @@ def invoke(args: list[str], cwd: Path) -> Run:
     return Run(result.exit_code, result.stdout, result.stderr, result.exception)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-snapshots",
+        action="store_true",
+        default=False,
+        help="Rewrite the expected output in tests/data/site-snapshot/ from this build.",
+    )
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """An empty deals repository (a folder with mapdown.yaml and deals/)."""

@@ -1,0 +1,1176 @@
+"""`mapdown build`: the static site, rendered from `site_data` and written atomically.
+
+The pages are rendered into a new folder beside the output and swapped in only when complete,
+so a failed build leaves the previous site as it was. A folder this module did not write (it has
+no marker file) is never replaced, and every output path is made from a validated slug. The
+output depends only on the repository and the as-of day: no wall clock, sorted iteration,
+`SOURCE_DATE_EPOCH` for the calendar's time stamps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateSyntaxError,
+    select_autoescape,
+)
+from markupsafe import Markup, escape
+
+from mapdown import __version__
+from mapdown.config import Config
+from mapdown.errors import MapdownError, UsageProblem
+from mapdown.history import RepoHistory
+from mapdown.sitedata import DealInput
+
+MARKER = ".mapdown-site"
+MANIFEST = ".mapdown-manifest.json"  # which data, templates and code made each deal's pages
+MARKER_TEXT = (
+    "This folder was written by `mapdown build`. Every build replaces it whole: keep nothing\n"
+    "else here.\n"
+)
+TEMPLATES_DIR = "site_templates"  # in a deals repository: templates that override the theme
+
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+WEEK = re.compile(r"\d{4}-W\d{2}")
+CODE = re.compile(r"MAP\d{3}")
+WEB_URL = re.compile(r"https?://[^\s<>\"']+")
+
+TRACKS = ("technical", "business", "paper")
+PROGRESS_OVER = 20  # deals; fewer build in a moment and need no progress bar
+
+# A deal is at risk when any of these hold; the dashboard lists those deals first and says why.
+AT_RISK_SCORE = 70
+AT_RISK_RATE = 50.0
+
+STATE_LABELS = {
+    "done": "done, with evidence",
+    "done-without-evidence": "done, no evidence",
+    "late": "late",
+    "voided": "confirmation voided",
+    "confirmed": "confirmed",
+    "unconfirmed": "unconfirmed",
+}
+STATE_MARKS = {
+    "done": "✓",
+    "done-without-evidence": "✓?",
+    "late": "!",
+    "voided": "⊘",
+    "confirmed": "●",
+    "unconfirmed": "○",
+}
+STATUS_LABELS = {
+    "planned": "planned",
+    "in-progress": "in progress",
+    "done": "done",
+    "blocked": "blocked",
+}
+
+
+@dataclass(frozen=True)
+class Sort:
+    """One order of the dashboard: its page and how rows compare."""
+
+    key: str
+    label: str
+    page: str
+    order: Callable[[dict[str, Any]], Any]
+
+
+def _rate_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    rate = row["deal"]["score"]["confirmation_rate"]
+    return (rate is None, rate if rate is not None else 0.0, row["deal"]["id"])
+
+
+SORTS = (
+    Sort(
+        "risk",
+        "at risk first",
+        "index.html",
+        lambda r: (not r["at_risk"], r["deal"]["score"]["score"], r["deal"]["id"]),
+    ),
+    Sort(
+        "customer",
+        "customer, A to Z",
+        "sort/customer.html",
+        lambda r: (
+            r["deal"]["customer"].casefold(),
+            r["deal"]["title"].casefold(),
+            r["deal"]["id"],
+        ),
+    ),
+    Sort(
+        "go-live",
+        "go-live, soonest first",
+        "sort/go-live.html",
+        lambda r: (r["deal"]["go_live"], r["deal"]["id"]),
+    ),
+    Sort(
+        "close",
+        "close, soonest first",
+        "sort/close.html",
+        lambda r: (r["deal"]["close"] is None, r["deal"]["close"] or "", r["deal"]["id"]),
+    ),
+    Sort(
+        "score",
+        "score, highest first",
+        "sort/score.html",
+        lambda r: (-r["deal"]["score"]["score"], r["deal"]["id"]),
+    ),
+    Sort("confirmation", "confirmation rate, lowest first", "sort/confirmation.html", _rate_key),
+)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    out: Path
+    pages: int  # HTML pages
+    files: int  # every file written, the marker included
+    deals: int
+
+
+# ---------------------------------------------------------------- the output folder
+
+
+def check_output(out: Path, root: Path, deals_dir: Path) -> Path:
+    """The output folder, resolved; refuses one the build must never replace (exit 2)."""
+    target = out.expanduser().resolve()
+    root, deals = root.resolve(), deals_dir.resolve()
+    shown = str(out)
+    if root.is_relative_to(target):
+        raise UsageProblem(
+            f"refusing to build into {shown}: it contains the repository ({root}); "
+            "choose a folder of its own, such as _site"
+        )
+    if deals.is_relative_to(target) or target.is_relative_to(deals):
+        raise UsageProblem(
+            f"refusing to build into {shown}: it is or holds the deals folder ({deals}); "
+            "choose a folder of its own, such as _site"
+        )
+    if target.is_relative_to(root / ".git"):
+        raise UsageProblem(f"refusing to build into {shown}: it is inside the repository's .git")
+    if target.exists() or target.is_symlink():
+        if not target.is_dir():
+            raise UsageProblem(f"refusing to build into {shown}: it is not a folder")
+        if not (target / MARKER).is_file() and any(target.iterdir()):
+            raise UsageProblem(
+                f"refusing to build into {shown}: it is not empty and was not written by "
+                f"`mapdown build` (it has no {MARKER} file), so replacing it could delete "
+                "your files; choose another folder or empty this one"
+            )
+    return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+class Writer:
+    """Writes files under a folder, each path checked to stay inside it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder.resolve()
+        self.files = 0
+        self.pages = 0
+
+    def __call__(self, rel: str, content: str | bytes | Iterable[str]) -> None:
+        target = (self.folder / rel).resolve()
+        if target == self.folder or not target.is_relative_to(self.folder):
+            raise MapdownError(f"internal error: the page path {rel!r} leaves the site folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        elif isinstance(content, str):
+            target.write_bytes(content.encode("utf-8"))
+        else:
+            with target.open("w", encoding="utf-8", newline="") as out:
+                for piece in content:
+                    out.write(piece)
+        self.count(rel)
+
+    def count(self, rel: str) -> None:
+        self.files += 1
+        if rel.endswith(".html"):
+            self.pages += 1
+
+    def link_tree(self, source: Path, rel: str) -> None:
+        """The files of `source` (a folder of the previous site) under `rel`, as hard links
+        (copies where the file system has none): the old site is removed after the swap."""
+        base = (self.folder / rel).resolve()
+        if base == self.folder or not base.is_relative_to(self.folder):
+            raise MapdownError(f"internal error: the page path {rel!r} leaves the site folder")
+        for folder, dirs, files in os.walk(source):  # symbolic links are not followed
+            dirs.sort()
+            sub = os.path.relpath(folder, source)
+            into = base if sub == "." else base / sub
+            into.mkdir(parents=True, exist_ok=True)
+            for name in sorted(files):
+                path = os.path.join(folder, name)  # noqa: PTH118 - os.walk gives strings
+                if os.path.islink(path):  # noqa: PTH114
+                    continue
+                try:
+                    os.link(path, into / name)
+                except OSError:
+                    shutil.copyfile(path, into / name)
+                self.count(name)
+
+
+def read_manifest(site: Path) -> dict[str, str]:
+    """Deal id → the key its pages in `site` were made from; nothing if unreadable."""
+    try:
+        if not (site / MARKER).is_file():
+            return {}
+        data = json.loads((site / MANIFEST).read_text(encoding="utf-8"))
+        deals = data["deals"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    if not isinstance(deals, dict):
+        return {}
+    return {k: v for k, v in deals.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def write_atomically(out: Path, render: Callable[[Writer], None]) -> Writer:
+    """Render into a new folder beside `out`, then swap it in; on any failure `out` is kept.
+
+    `out` must have passed `check_output`. The new folder is a sibling, so the swap is two
+    renames on one file system; the old site lives in a backup folder until the new one is in.
+    """
+    parent = out.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
+    try:
+        (tmp / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
+        writer = Writer(tmp)
+        writer.files += 1
+        render(writer)
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a site is meant to be read
+        if out.exists():
+            backup = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
+            out.replace(backup / "site")
+            try:
+                tmp.replace(out)
+            except BaseException:
+                (backup / "site").replace(out)
+                raise
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            tmp.replace(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return writer
+
+
+# ---------------------------------------------------------------- the data
+
+
+def _valid(pattern: re.Pattern[str], text: Any, what: str) -> str:
+    if not isinstance(text, str) or not pattern.fullmatch(text):
+        raise MapdownError(f"cannot make a page for the {what} {text!r}: it is not a slug")
+    return text
+
+
+def deal_files(root: Path, config: Config) -> list[Path]:
+    from mapdown.check import discover
+
+    deals_dir = root / config.deals_dir
+    if not deals_dir.is_dir():
+        raise UsageProblem(
+            f"no {config.deals_dir}/ folder in {root}; run `mapdown new` to start one"
+        )
+    return discover([deals_dir])
+
+
+def gather(
+    root: Path,
+    config: Config,
+    as_of: dt.date,
+    repo: RepoHistory | None,
+    files: Sequence[Path] | None = None,
+) -> list[DealInput]:
+    """Every deal (or those of `files`) with its findings and history, as `check` judges it;
+    raises MapdownError, with `check`'s messages, when a deal has errors."""
+    from mapdown.check import check_files, end_of_day
+    from mapdown.diagnostics import count, render_text, summary
+
+    if files is None:
+        files = deal_files(root, config)
+    history = repo if repo is not None and repo.available else None
+    result = check_files(files, config, as_of, root, root, history, keep=True)
+    errors, _ = count(result.diagnostics)
+    if errors:
+        failing = [d for d in result.diagnostics if d.severity == "error"]
+        raise MapdownError(
+            render_text(failing)
+            + "\n\n"
+            + summary(result.diagnostics, result.files, result.files_with_errors)
+            + "\nthe site was not built: fix the errors above (the previous site is untouched)"
+        )
+    items = []
+    for parsed in sorted(result.parsed, key=lambda p: p.display):
+        assert parsed.deal is not None
+        deal = parsed.deal
+        _valid(SLUG, deal.id, "deal id")
+        for m in deal.milestones:
+            _valid(SLUG, m.id, f"step id in {parsed.display}")
+        h = history.for_path(parsed.path) if history is not None else None
+        if h is not None:
+            h = h.with_current(deal, end_of_day(as_of, config), as_of)
+        findings = [d.to_json() for d in result.diagnostics if d.path == parsed.display]
+        items.append(DealInput(deal, parsed.display, findings, h))
+    return items
+
+
+SITE_DATA_VERSION = 1  # bump when what a deal's pages show changes for the same inputs
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A name for mapdown's own code: a cached page or deal is never reused across changes."""
+    digest = hashlib.sha1(f"{__version__}".encode(), usedforsecurity=False)
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class DealPart:
+    """One deal as the site shows it: its JSON (as in data.json), what the pages across deals
+    need of it (`slim`), and the key that names everything it was made from."""
+
+    id: str
+    slim: dict[str, Any]
+    text: str
+    key: str
+
+    @functools.cached_property
+    def data(self) -> dict[str, Any]:
+        """All of it (read only when its pages are rendered, not when they are reused)."""
+        return json.loads(self.text)
+
+
+def deal_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False)
+
+
+def iter_deals(
+    root: Path, config: Config, as_of: dt.date, repo: RepoHistory | None, show: bool = False
+) -> Iterator[DealPart]:
+    """Every deal's data, by id: computed for the deals whose inputs changed, read from the
+    cache for the others (their file, history, as-of day, settings and mapdown's code are in
+    the key; only deals of a build that passed are ever stored, so a cached deal has no error).
+
+    Deals with errors raise MapdownError before the first deal is given. One deal at a time is
+    computed, so the whole site's data is never held at once.
+    """
+    from mapdown.check import display_path
+    from mapdown.gitio import blob_hash
+    from mapdown.report import config_fingerprint
+    from mapdown.sitedata import deal_data
+
+    files = deal_files(root, config)
+    history = repo if repo is not None and repo.available else None
+    cache = history.cache if history is not None else None
+    if cache is not None and not cache.enabled:
+        cache = None
+    salt = f"{SITE_DATA_VERSION}|{code_fingerprint()}|{as_of}|{config_fingerprint(config)}"
+    keys: dict[Path, str] = {}
+    for path in files:
+        hist = "none"
+        if history is not None:
+            try:
+                top_rel = Path(os.path.abspath(path)).relative_to(history.root).as_posix()  # noqa: PTH100
+                hist = history.deals.key(top_rel)
+            except (KeyError, ValueError):
+                hist = "untracked"
+        blob = blob_hash(path.read_bytes())
+        partial = bool(history and history.partial)
+        name = f"{salt}|{display_path(path, root)}|{blob}|{hist}|{partial}"
+        keys[path] = hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()
+    ids = [p.name.removesuffix(".md") for p in files]
+    unique = len(set(ids)) == len(ids)  # else every file is checked, to report the duplicates
+    hits = cache.get_many("site_deals", keys.values()) if cache is not None and unique else {}
+    cached = {p for p in files if isinstance(hits.get(keys[p]), dict)}
+    items = gather(root, config, as_of, repo, [p for p in files if p not in cached])
+    computed = {display_path(p, root): p for p in files if p not in cached}
+    by_path = {computed[item.path]: item for item in items}
+    del items  # each deal's parse and history is let go once its pages are written
+    order = sorted(files, key=lambda p: (p.name.removesuffix(".md"), str(p)))
+    with progress(order, "Building the site", show) as bar:
+        for path in bar:
+            hit = hits.get(keys[path])
+            if (
+                isinstance(hit, dict)
+                and isinstance(hit.get("text"), str)
+                and isinstance(hit.get("slim"), dict)
+                and isinstance(hit["slim"].get("id"), str)
+            ):
+                yield DealPart(
+                    _valid(SLUG, hit["slim"]["id"], "deal id"), hit["slim"], hit["text"], keys[path]
+                )
+                continue
+            item = by_path.pop(path, None) or gather(root, config, as_of, repo, [path])[0]
+            text = deal_json(deal_data(item, as_of, config))
+            data = json.loads(text)  # the same values a cached deal gives (lists, not tuples)
+            _valid(SLUG, data["id"], "deal id")
+            for m in data["milestones"]:
+                _valid(SLUG, m["id"], f"step id in {data['path']}")
+            part = DealPart(data["id"], slim(data), text, keys[path])
+            part.data = data
+            if cache is not None:
+                cache.put("site_deals", keys[path], {"text": text, "slim": part.slim})
+            yield part
+
+
+def slim(deal: dict[str, Any]) -> dict[str, Any]:
+    """What the dashboard and the weekly reviews need of a deal (its pages are written)."""
+    keep = ("id", "title", "customer", "go_live", "close", "weeks_left", "score", "weeks")
+    out = {k: deal[k] for k in keep}
+    out["last_change"] = deal["last_change"]
+    out["risk"] = _risk(deal)
+    out["countdown"] = [
+        {
+            **{
+                k: w[k]
+                for k in (
+                    "week",
+                    "sunday",
+                    "score",
+                    "score_change",
+                    "confirmation_rate",
+                    "rate_change",
+                    "weeks_to_go_live",
+                    "overdue",
+                    "unconfirmed",
+                )
+            },
+            "events": [{"kind": e["kind"]} for e in w["events"]],
+        }
+        for w in deal["countdown"]
+    ]
+    return out
+
+
+def site_json(data: dict[str, Any], texts: dict[str, str]) -> Iterator[str]:
+    """`json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False)`, byte for byte, in
+    pieces, made from each deal's JSON already written: the pure-Python indenting encoder is
+    slow, and the whole text of a large site would be held several times over."""
+    yield "{"
+    for n, key in enumerate(sorted(data)):
+        yield ("\n" if n == 0 else ",\n") + f" {json.dumps(key, ensure_ascii=False)}: "
+        if key == "deals" and data["deals"]:
+            yield "["
+            for i, d in enumerate(data["deals"]):
+                yield ("\n  " if i == 0 else ",\n  ") + texts[d["id"]].replace("\n", "\n  ")
+            yield "\n ]"
+        else:
+            value = json.dumps(data[key], indent=1, sort_keys=True, ensure_ascii=False)
+            yield value.replace("\n", "\n ")
+    yield "\n}"
+
+
+@contextmanager
+def progress(items: Sequence[Any], label: str, show: bool) -> Iterator[Iterable[Any]]:
+    """A progress bar on stderr when asked and there is enough to wait for."""
+    if show and len(items) > PROGRESS_OVER:
+        with click.progressbar(items, label=label, file=sys.stderr) as bar:
+            yield bar
+    else:
+        yield items
+
+
+def show_progress() -> bool:
+    return sys.stderr.isatty()
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def fmt_day(value: Any) -> str:
+    """`2026-12-01` → `Tue 1 Dec 2026`; anything else as given (— for nothing)."""
+    day = _date(value)
+    if day is None:
+        return "—" if value in (None, "") else str(value)
+    return f"{day:%a}\u00a0{day.day}\u00a0{day:%b} {day.year}"  # wraps only before the year
+
+
+def fmt_pct(rate: Any) -> str:
+    return "—" if rate is None else f"{rate:.0f}%"
+
+
+def fmt_signed(value: Any, unit: str = "") -> str:
+    """`+3`, `−2`, `±0` (a true minus sign); — for nothing."""
+    if value is None:
+        return "—"
+    if value == 0:
+        return f"±0{unit}"
+    number = f"{abs(value):.0f}" if isinstance(value, int) else f"{abs(value):g}"
+    return f"{'+' if value > 0 else '−'}{number}{unit}"
+
+
+# Small pieces of HTML the pages use hundreds of times: Python, as Jinja macros are slow.
+
+
+@functools.lru_cache(maxsize=4096)
+def html_day(value: Any) -> Markup:
+    """A date as `<time>`; — for nothing."""
+    if not value:
+        return Markup("—")
+    if _date(value) is None:
+        return escape(value)
+    return Markup(f'<time datetime="{value}">{fmt_day(value)}</time>')  # an ISO date: safe
+
+
+@functools.lru_cache(maxsize=64)
+def html_state(state: str) -> Markup:
+    """A step's state: a mark (hidden from screen readers) and the word, never colour alone."""
+    mark, label = STATE_MARKS.get(state, "?"), STATE_LABELS.get(state, state)
+    return Markup(
+        f'<span class="state state-{escape(state)}"><span class="mark" aria-hidden="true">'
+        f"{mark}</span>&nbsp;{escape(label)}</span>"
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def html_change(value: Any, unit: str = "") -> Markup:
+    """A week-on-week change, signed; the class says up, down or flat."""
+    if value is None:
+        return Markup('<span class="change none">—</span>')
+    kind = "up" if value > 0 else "down" if value < 0 else "flat"
+    return Markup(f'<span class="change {kind}">{escape(fmt_signed(value, unit))}</span>')
+
+
+@functools.lru_cache(maxsize=4096)
+def html_rate(rate: Any, confirmed: int, total: int) -> Markup:
+    """`86% (6 of 7)`, or — when no date falls in the window."""
+    if rate is None:
+        return Markup('— <span class="muted">(no dates in the window)</span>')
+    return Markup(f'{fmt_pct(rate)} <span class="muted">({int(confirmed)} of {int(total)})</span>')
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def web_url(text: Any) -> bool:
+    """Only plain http(s) addresses become links; anything else is shown as text."""
+    return isinstance(text, str) and WEB_URL.fullmatch(text.strip()) is not None
+
+
+@functools.lru_cache(maxsize=1)
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("js-default")  # raw HTML off; validateLink refuses javascript: and co.
+
+
+def render_markdown(text: str, top: int = 2) -> Markup:
+    """Markdown as HTML, headings shifted so the highest one is `h{top}`."""
+    md = _markdown()
+    env: dict[str, Any] = {}
+    tokens = md.parse(text or "", env)
+    levels = [int(t.tag[1]) for t in tokens if t.type == "heading_open"]
+    if levels:
+        shift = top - min(levels)
+        for t in tokens:
+            if t.type in ("heading_open", "heading_close"):
+                t.tag = f"h{min(6, max(1, int(t.tag[1]) + shift))}"
+    return Markup(md.renderer.render(tokens, md.options, env))  # markdown-it escaped the text
+
+
+@functools.lru_cache(maxsize=8192)
+def render_inline(text: str | None) -> Markup:
+    """One line of Markdown (code spans in messages), HTML escaped."""
+    return Markup(_markdown().renderInline(text or ""))  # markdown-it escaped the text
+
+
+def notes_start_with_heading(text: str) -> bool:
+    tokens = _markdown().parse(text or "")
+    return bool(tokens) and tokens[0].type == "heading_open"
+
+
+def dtstamp(as_of: dt.date) -> dt.datetime:
+    """The calendar's time stamp: `SOURCE_DATE_EPOCH`, else the start of the as-of day (UTC)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    return dt.datetime.combine(as_of, dt.time(0), dt.UTC)
+
+
+def normalise_base_url(url: str | None) -> str | None:
+    """An absolute http(s) address ending in `/`, or None; anything else is a usage problem."""
+    if url is None or url == "":
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in url for c in " <>\"'"):
+        raise UsageProblem(f"--base-url {url!r} is not an http(s) address such as https://x.org/")
+    return url if url.endswith("/") else url + "/"
+
+
+# ---------------------------------------------------------------- the pages
+
+
+def template_loader(root: Path) -> BaseLoader:
+    """The repository's own `site_templates/` first, then the theme shipped with mapdown."""
+    loaders: list[BaseLoader] = []
+    own = root / TEMPLATES_DIR
+    if own.is_dir():
+        loaders.append(FileSystemLoader(str(own)))
+    try:
+        loaders.append(PackageLoader("mapdown.site_templates", ""))
+    except (ModuleNotFoundError, ValueError):
+        # a source checkout on sys.path ahead of the installed package: the theme beside it
+        loaders.append(
+            FileSystemLoader(str(Path(__file__).resolve().parent.parent / TEMPLATES_DIR))
+        )
+    return ChoiceLoader(loaders)
+
+
+def make_environment(root: Path) -> Environment:
+    env = Environment(
+        loader=template_loader(root),
+        autoescape=select_autoescape(["html", "htm", "xml", "svg"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        day=fmt_day,
+        pct=fmt_pct,
+        signed=fmt_signed,
+        markdown=render_markdown,
+        inline=render_inline,
+    )
+    env.globals.update(
+        day=html_day,
+        state=html_state,
+        change=html_change,
+        rate=html_rate,
+        plural=plural,
+        web_url=web_url,
+        state_labels=STATE_LABELS,
+        state_marks=STATE_MARKS,
+        status_labels=STATUS_LABELS,
+        tracks=TRACKS,
+        version=__version__,
+    )
+    return env
+
+
+def _risk(deal: dict[str, Any]) -> list[str]:
+    """Why a deal is at risk, in words (nothing: it is not)."""
+    score = deal["score"]
+    why = []
+    if score["score"] < AT_RISK_SCORE:
+        why.append(f"score under {AT_RISK_SCORE}")
+    rate = score["confirmation_rate"]
+    if rate is not None and rate < AT_RISK_RATE:
+        why.append("under half of the next dates confirmed")
+    if any(m["state"] == "late" for m in deal["milestones"]):
+        why.append("a step is overdue")
+    if score["slips_7d"]:
+        why.append("slipped in the last 7 days")
+    return why
+
+
+def unconfirmed_dates(deal: dict[str, Any], as_of: dt.date, window: int) -> dict[str, list]:
+    """Every date of an open step no confirmation covers, from `as_of` on: the window first;
+    and the open steps already past their due date (`past`), which need a new date."""
+    soon, later = [], []
+    end = as_of + dt.timedelta(days=window)
+    for m in deal["milestones"]:
+        if m["status"] == "done" or m["covered"]:
+            continue
+        for key in ("start", "due"):
+            day = _date(m[key])
+            if day is None or day < as_of:
+                continue
+            item = {"milestone": m, "key": key, "date": m[key]}
+            (soon if day <= end else later).append(item)
+    order = lambda i: (i["date"], i["milestone"]["id"], i["key"])  # noqa: E731
+    past = [
+        m
+        for m in deal["milestones"]
+        if m["status"] != "done" and (_date(m["due"]) or as_of) < as_of
+    ]
+    return {
+        "soon": sorted(soon, key=order),
+        "later": sorted(later, key=order),
+        "past": sorted(past, key=lambda m: (m["due"], m["id"])),
+    }
+
+
+EVENT_GROUPS = (
+    ("slipped", "Slipped", ("slipped",)),
+    ("pulled-in", "Pulled in", ("pulled-in",)),
+    ("confirmed", "Confirmed in writing", ("confirmed", "confirmation-changed")),
+    ("voided", "Lost their confirmation", ("confirmation-voided", "confirmation-removed")),
+    ("done", "Done, with evidence", ("done",)),
+    ("other", "Other changes", ("created", "removed", "owner-changed")),
+)
+
+
+def group_events(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A week's events by what they mean, in a fixed order; done without evidence is `other`."""
+    groups = []
+    for key, label, kinds in EVENT_GROUPS:
+        chosen = [e for e in events if e["kind"] in kinds]
+        if key == "done":
+            chosen = [e for e in chosen if e["to"]]
+        if key == "other":
+            chosen += [e for e in events if e["kind"] == "done" and not e["to"]]
+            chosen.sort(key=lambda e: (e["day"], e["kind"], e["milestone"] or ""))
+        groups.append({"key": key, "label": label, "events": chosen})
+    return groups
+
+
+def walk_summary(walk: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Question 3 split at close: the steps before signature, then the rest before go-live.
+
+    Each step gets `by`, the day it must be true by, and `slack`, the days from its due to it.
+    """
+    steps = []
+    for w in walk:
+        by = w["must_be_true_by"]
+        slack = (dt.date.fromisoformat(by) - dt.date.fromisoformat(w["due"])).days
+        steps.append({**w, "by": by, "slack": slack})
+    before = [w for w in steps if w["before_close"]]
+    rest = [w for w in steps if not w["before_close"]]
+
+    def holding(group: Sequence[dict[str, Any]]) -> bool:
+        return all(w["state"] in ("done", "confirmed") for w in group)
+
+    return {
+        "before_close": before,
+        "before_go_live": rest,
+        "close_counts": state_counts(before),
+        "go_live_counts": state_counts(rest),
+        "close_holds": holding(before),
+        "go_live_holds": holding(rest),
+        "critical": [w for w in steps if w["slack"] < 0],
+    }
+
+
+def state_counts(steps: Sequence[dict[str, Any]] | dict[str, int]) -> list[tuple[str, int]]:
+    """(label, how many) per state in a fixed order, from steps or from counts by state."""
+    if isinstance(steps, dict):
+        counts = steps
+    else:
+        counts = {}
+        for w in steps:
+            counts[w["state"]] = counts.get(w["state"], 0) + 1
+    return [(STATE_LABELS[s], counts[s]) for s in STATE_LABELS if counts.get(s)]
+
+
+class Site:
+    """Renders every page of the site from `site_data`'s parts, one deal at a time."""
+
+    def __init__(
+        self,
+        env: Environment,
+        as_of: dt.date,
+        config: Config,
+        base_url: str | None,
+    ) -> None:
+        self.env = env
+        self.as_of = as_of
+        self.config = config
+        self.base_url = base_url
+        self.common = {
+            "site": {
+                "title": config.site_title,
+                "as_of": as_of.isoformat(),
+                "generator": f"mapdown {__version__}",
+            },
+            "window_days": config.confirmation_window_days,
+        }
+
+    # -- rendering
+
+    def page(self, write: Writer, path: str, template: str, **context: Any) -> None:
+        depth = path.count("/")
+        canonical = None
+        if self.base_url:
+            canonical = self.base_url + path.removesuffix("index.html")
+        try:
+            html = self.env.get_template(template).render(
+                **self.common, root="../" * depth, path=path, canonical=canonical, **context
+            )
+        except TemplateSyntaxError as exc:
+            raise MapdownError(
+                f"{exc.filename or exc.name}:{exc.lineno}: template error: {exc.message}"
+            ) from exc
+        except TemplateError as exc:
+            raise MapdownError(f"{template}: cannot render {path}: {exc}") from exc
+        write(path, html)
+
+    def chart(self, name: str, *args: Any, **kwargs: Any) -> Markup:
+        from mapdown import charts
+
+        return Markup(getattr(charts, name)(*args, **kwargs))  # the charts escape user text
+
+    def render(
+        self,
+        write: Writer,
+        parts: Iterable[DealPart],
+        previous: Path | None = None,
+    ) -> int:
+        """Every page, deal by deal, then the pages across deals and data.json; how many deals.
+
+        A deal's pages are taken from the `previous` site (hard links, or copies) when its
+        manifest says they were made from the same data, templates and code.
+        """
+        from mapdown.sitedata import assemble
+
+        write("style.css", self.stylesheet())
+        templates = self.fingerprint()
+        made = read_manifest(previous) if previous is not None else {}
+        deals, texts, keys = [], {}, {}
+        for part in parts:
+            did = _valid(SLUG, part.id, "deal id")
+            keys[did] = hashlib.sha1(
+                f"{part.key}|{templates}".encode(), usedforsecurity=False
+            ).hexdigest()
+            old = previous / "deals" / did if previous is not None else None
+            if old is not None and made.get(did) == keys[did] and old.is_dir():
+                write.link_tree(old, f"deals/{did}")
+            else:
+                self.deal_pages(write, part.data)
+            deals.append(part.slim)
+            texts[did] = part.text
+        data = assemble(deals, self.as_of, self.config)
+        rows = [self.dashboard_row(d) for d in data["deals"]]
+        for sort in SORTS:
+            ordered = sorted(rows, key=sort.order)
+            self.page(write, sort.page, "dashboard.html", rows=ordered, sort=sort, sorts=SORTS)
+        self.review_pages(write, data["weeks"])
+        self.rule_pages(write)
+        write("data.json", site_json(data, texts))
+        manifest = {
+            "generator": self.common["site"]["generator"],
+            "deals": dict(sorted(keys.items())),
+        }
+        write(MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        return len(deals)
+
+    def fingerprint(self) -> str:
+        """A name for the templates as this repository sees them (its own, then the theme's)."""
+        loader = self.env.loader
+        assert loader is not None
+        digest = hashlib.sha1(usedforsecurity=False)
+        for name in sorted(loader.list_templates()):
+            source, _, _ = loader.get_source(self.env, name)
+            digest.update(f"{name}\0{source}\0".encode())
+        return digest.hexdigest()
+
+    def stylesheet(self) -> str:
+        loader = self.env.loader
+        assert loader is not None
+        source, _, _ = loader.get_source(self.env, "style.css")
+        return source
+
+    def dashboard_row(self, deal: dict[str, Any]) -> dict[str, Any]:
+        why = deal["risk"]
+        scores = [w["score"] for w in deal["weeks"]]
+        return {
+            "deal": deal,
+            "at_risk": bool(why),
+            "why": why,
+            "sparkline": self.chart(
+                "sparkline",
+                scores or [deal["score"]["score"]],
+                label=f"Weekly score of {deal['title']}",
+                id_prefix=f"spark-{deal['id']}",
+            ),
+        }
+
+    def deal_pages(self, write: Writer, deal: dict[str, Any]) -> None:
+        did = _valid(SLUG, deal["id"], "deal id")
+        base = f"deals/{did}/"
+        steps = {m["id"]: m for m in deal["milestones"]}
+        by_track = [(t, [m for m in deal["milestones"] if m["track"] == t]) for t in TRACKS]
+        weeks = deal["countdown"]
+        for w in weeks:
+            _valid(WEEK, w["week"], "week")
+        ics_url = (self.base_url + f"{base}{did}.ics") if self.base_url else None
+        notes = deal["notes"] or ""
+        self.page(
+            write,
+            base + "index.html",
+            "deal.html",
+            deal=deal,
+            steps=steps,
+            by_track=by_track,
+            walk=walk_summary(deal["questions"]["walk_back"]),
+            risk=_risk(deal),
+            notes_html=render_markdown(notes) if notes.strip() else None,
+            notes_heading=not notes_start_with_heading(notes),
+            weeks=list(reversed(weeks)),
+            ics_url=ics_url,
+            slipped=[m for m in deal["milestones"] if m["slips"]],
+            findings=sorted(
+                deal["findings"],
+                key=lambda f: (f["severity"] != "error", f["code"], f["line"], f["col"]),
+            ),
+            timeline=self.chart(
+                "backward_timeline", deal, as_of=self.as_of.isoformat(), id_prefix=f"timeline-{did}"
+            ),
+            history_chart=self.chart("weekly_history", deal["weeks"], id_prefix=f"history-{did}")
+            if deal["weeks"]
+            else None,
+            parts_chart=self.chart("parts_bars", deal["score"]["parts"], id_prefix=f"parts-{did}"),
+        )
+        for i, w in enumerate(weeks):
+            self.page(
+                write,
+                f"{base}weeks/{w['week']}.html",
+                "deal_week.html",
+                deal=deal,
+                w=w,
+                steps=steps,
+                groups=group_events(w["events"]),
+                close_counts=state_counts(w["walk_counts"]["before_close"]),
+                go_live_counts=state_counts(w["walk_counts"]["before_go_live"]),
+                latest=i == len(weeks) - 1,
+            )
+        self.page(
+            write,
+            base + "share.html",
+            "share.html",
+            deal=deal,
+            by_track=by_track,
+            ask=unconfirmed_dates(deal, self.as_of, self.config.confirmation_window_days),
+            window=self.config.confirmation_window_days,
+            missing=deal["questions"]["internal_missing"],
+            vendor_only=deal["questions"]["vendor_only"],
+        )
+        write(f"{base}{did}.ics", self.calendar(deal))
+
+    def calendar(self, deal: dict[str, Any]) -> bytes:
+        """The plan as all-day events, one per step, with UIDs that survive every rebuild."""
+        import icalendar
+
+        stamp = dtstamp(self.as_of)
+        cal = icalendar.Calendar()
+        cal.add("prodid", f"-//mapdown//mapdown {__version__}//EN")
+        cal.add("version", "2.0")
+        cal.add("calscale", "GREGORIAN")
+        cal.add("method", "PUBLISH")
+        cal.add("x-wr-calname", f"{deal['title']}: mutual action plan")
+        for m in deal["milestones"]:
+            due = dt.date.fromisoformat(m["due"])
+            start = dt.date.fromisoformat(m["start"]) if m["start"] else due
+            side = deal["customer"] if m["owner_side"] == "customer" else "vendor"
+            lines = [f"Owner: {m['owner']} ({side})", f"Exit: {m['exit']}"]
+            if m["covered"] and m["confirmed_by"]:
+                lines.append(f"Confirmed by {m['confirmed_by']}: {m['confirmation']}")
+            else:
+                lines.append("Dates not yet confirmed by the customer")
+            lines.append(f"Status: {STATUS_LABELS.get(m['status'], m['status'])}")
+            event = icalendar.Event()
+            event.add("uid", f"{deal['id']}.{m['id']}@mapdown")
+            event.add("dtstamp", stamp)
+            event.add("dtstart", start)
+            event.add("dtend", due + dt.timedelta(days=1))
+            event.add("summary", m["step"])
+            event.add("description", "\n".join(lines))
+            event.add("transp", "TRANSPARENT")
+            if self.base_url:
+                event.add("url", f"{self.base_url}deals/{deal['id']}/share.html")
+            cal.add_component(event)
+        return cal.to_ical()
+
+    def review_pages(self, write: Writer, weeks: list[dict[str, Any]]) -> None:
+        for w in weeks:
+            _valid(WEEK, w["week"], "week")
+        for i, w in enumerate(weeks):
+            self.page(
+                write,
+                f"weeks/{w['week']}.html",
+                "review_week.html",
+                w=w,
+                previous=weeks[i - 1]["week"] if i else None,
+                next=weeks[i + 1]["week"] if i + 1 < len(weeks) else None,
+            )
+        summary = [
+            {
+                "week": w["week"],
+                "sunday": w["sunday"],
+                "deals": len(w["deals"]),
+                "drops": sum(1 for r in w["deals"] if (r["score_change"] or 0) < 0),
+                "slipped": sum(r["slipped"] for r in w["deals"]),
+                "voided": sum(r["voided"] for r in w["deals"]),
+                "worst": w["deals"][0] if w["deals"] else None,
+            }
+            for w in reversed(weeks)
+        ]
+        self.page(write, "weeks/index.html", "review_index.html", weeks=summary)
+
+    def rule_pages(self, write: Writer) -> None:
+        from mapdown.rules import RULES
+
+        rules = [RULES[code] for code in sorted(RULES)]
+        for rule in rules:
+            code = _valid(CODE, rule.code, "rule code")
+            self.page(
+                write,
+                f"rules/{code}.html",
+                "rule.html",
+                rule=rule,
+                body=render_markdown(rule.page(), top=1),
+            )
+        self.page(write, "rules/index.html", "rules_index.html", rules=rules)
+
+
+# ---------------------------------------------------------------- building
+
+
+def preflight(
+    root: Path, config: Config, out: Path, base_url: str | None
+) -> tuple[Path, str | None]:
+    """The output folder and base URL, checked before any work (UsageProblem if wrong)."""
+    target = check_output(out, root, root / config.deals_dir)
+    return target, normalise_base_url(base_url if base_url is not None else config.base_url)
+
+
+def build_site(
+    root: Path,
+    config: Config,
+    as_of: dt.date,
+    out: Path,
+    *,
+    repo: RepoHistory | None,
+    base_url: str | None = None,
+    show: bool = False,
+) -> BuildResult:
+    """Check every deal, gather its data and history, render the site and swap it in.
+
+    `repo` is the repository's deal history (None, or one that is not available, outside
+    git). Raises MapdownError (a deal has errors: the same messages as `check`) or
+    UsageProblem (an output folder that must not be replaced); the previous site is then
+    untouched.
+    """
+    root = root.resolve()
+    target, base = preflight(root, config, out, base_url)
+    config = replace(config, base_url=base)
+    site = Site(make_environment(root), as_of, config, base)
+    previous = target if (target / MARKER).is_file() else None
+    deals = 0
+
+    def render(write: Writer) -> None:
+        nonlocal deals
+        deals = site.render(write, iter_deals(root, config, as_of, repo, show), previous)
+
+    writer = write_atomically(target, render)
+    return BuildResult(target, writer.pages, writer.files, deals)
+
+
+# ---------------------------------------------------------------- serving
+
+
+def watched(root: Path, config: Config) -> list[tuple[str, int, int]]:
+    """What a rebuild depends on: every file under deals/ and site_templates/, and the config."""
+    found = []
+    for folder in (root / config.deals_dir, root / TEMPLATES_DIR):
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    st = path.stat()
+                    found.append((str(path), st.st_mtime_ns, st.st_size))
+    for path in (root / "mapdown.yaml", *([config.path] if config.path else [])):
+        if path.is_file():
+            st = path.stat()
+            found.append((str(path), st.st_mtime_ns, st.st_size))
+    return found
+
+
+def serve_site(
+    build: Callable[[], BuildResult],
+    out: Path,
+    snapshot: Callable[[], Any],
+    *,
+    port: int = 8000,
+    interval: float = 1.0,
+    stop: threading.Event | None = None,
+    ready: Callable[[str], None] | None = None,
+    echo: Callable[[str], None] = click.echo,
+) -> None:
+    """Serve `out` on 127.0.0.1 and rebuild whenever `snapshot()` changes, until `stop`.
+
+    The first build must succeed; a later failed build prints its errors and the last good
+    site keeps being served (the build never touches it when it fails).
+    """
+    import functools
+    import http.server
+
+    result = build()
+    seen = snapshot()
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # one line per request drowns the rebuild messages
+
+    handler = functools.partial(Handler, directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    echo(f"Built {result.pages} pages into {result.out}.")
+    echo(f"Serving {url} (Ctrl-C to stop); rebuilding when a deal or template changes.")
+    if ready is not None:
+        ready(url)
+    stop = stop or threading.Event()
+    try:
+        while not stop.wait(interval):
+            now = snapshot()
+            if now == seen:
+                continue
+            seen = now
+            try:
+                result = build()
+            except click.ClickException as exc:
+                echo(f"Rebuild failed; still serving the last good site.\n{exc.format_message()}")
+            else:
+                echo(f"Rebuilt {result.pages} pages.")
+    except KeyboardInterrupt:
+        echo("Stopped.")
+    finally:
+        server.shutdown()
+        server.server_close()

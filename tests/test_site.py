@@ -1,0 +1,690 @@
+"""`mapdown build` and `mapdown.site`: the expected site (a snapshot), escaping, the share page's
+exclusions, determinism, the output folder's safety, atomic failure, template overrides, the
+calendar and data.json, and `serve`.
+
+The fixture repositories are built with fixed dates and identities (gitrepo.py), and every build
+is judged `--as-of` a fixed day: nothing here reads the clock. Tests that need git fail, never
+skip, when git is missing. `pytest --update-snapshots` rewrites tests/data/site-snapshot/.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import threading
+import time
+import urllib.request
+from html.parser import HTMLParser
+from pathlib import Path
+
+import icalendar
+import pytest
+from conftest import DATA, invoke
+from gitrepo import GitRepo
+
+from mapdown.check import find_root
+from mapdown.config import find_config, load_config
+from mapdown.history import read_history
+from mapdown.site import (
+    MANIFEST,
+    MARKER,
+    build_site,
+    fmt_day,
+    gather,
+    render_markdown,
+    serve_site,
+    watched,
+)
+from mapdown.sitedata import site_data
+
+SITE = DATA / "site"
+SNAPSHOT = DATA / "site-snapshot"
+AS_OF = "2026-11-04"
+
+
+def edit(text: str, mid: str, **keys: str) -> str:
+    """Set keys of milestone `mid` (a new key goes at the end of its block)."""
+    lines = text.split("\n")
+    start = lines.index(f"  - id: {mid}")
+    end = next(
+        i
+        for i in range(start + 1, len(lines))
+        if lines[i].startswith("  - id: ") or lines[i] == "---"
+    )
+    for key, value in keys.items():
+        found = next(
+            (i for i in range(start, end) if lines[i].startswith(f"    {key}:")),
+            None,
+        )
+        if found is None:
+            lines.insert(end, f"    {key}: {value}")
+            end += 1
+        else:
+            lines[found] = f"    {key}: {value}"
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def git_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    assert shutil.which("git"), "git is not installed: the site tests need it"
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(autouse=True)
+def _no_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+
+
+def make_site_repo(root: Path, home: Path) -> GitRepo:
+    """Two deals and five commits: confirmations, a voided one, a slip, done with evidence."""
+    repo = GitRepo.init(root, home, config="timezone: UTC\nsite:\n  title: Snapshot deals\n")
+    alpha = (SITE / "alpha.md").read_text(encoding="utf-8")
+    beta = (SITE / "beta.md").read_text(encoding="utf-8")
+    repo.write("deals/alpha.md", alpha)
+    repo.write("deals/beta.md", beta)
+    repo.commit("Alpha and Beta: first plans", "2026-10-05")
+    alpha = edit(
+        alpha,
+        "pilot",
+        confirmed_by="Ana Silva",
+        confirmation="\"Email 2026-10-12 — 'the pilot dates work'\"",
+    )
+    alpha = edit(
+        alpha,
+        "security-review",
+        confirmed_by="Cara Lund",
+        confirmation="\"Email 2026-10-12 — 'review 2 to 13 Nov'\"",
+    )
+    alpha = edit(
+        alpha,
+        "legal-review",
+        confirmed_by="Dev Rao",
+        confirmation="\"Email 2026-10-12 — 'redlines by the 13th'\"",
+    )
+    repo.write("deals/alpha.md", alpha)
+    repo.commit("Alpha: Ana, Cara and Dev confirm their dates", "2026-10-12")
+    alpha = edit(alpha, "security-review", due="2026-11-18")
+    alpha = edit(
+        alpha,
+        "legal-review",
+        due="2026-11-16",
+        confirmation="\"Email 2026-10-21 — 'redlines by the 16th'\"",
+    )
+    repo.write("deals/alpha.md", alpha)
+    repo.commit("Alpha: security review and legal review move", "2026-10-21")
+    alpha = edit(
+        alpha, "pilot", status="done", evidence="https://files.example/alpha/pilot-report.pdf"
+    )
+    beta = edit(beta, "demo", status="done")
+    repo.write("deals/alpha.md", alpha)
+    repo.write("deals/beta.md", beta)
+    repo.commit("Alpha pilot done; Beta demo given", "2026-10-30", author="Kim Lee")
+    beta = edit(beta, "proposal", due="2026-11-10")
+    repo.write("deals/beta.md", beta)
+    repo.commit("Beta: proposal moves to the 10th", "2026-11-02", author="Kim Lee")
+    return repo
+
+
+@pytest.fixture(scope="module")
+def site_repo(tmp_path_factory: pytest.TempPathFactory, git_home: Path) -> GitRepo:
+    return make_site_repo(tmp_path_factory.mktemp("site") / "repo", git_home)
+
+
+@pytest.fixture
+def fresh_repo(tmp_path: Path, git_home: Path) -> GitRepo:
+    """A repository of its own, for tests that change it."""
+    return make_site_repo(tmp_path / "repo", git_home)
+
+
+def build(repo: GitRepo | Path, *args: str):
+    root = repo.root if isinstance(repo, GitRepo) else repo
+    return invoke(["build", "--as-of", AS_OF, *args], root)
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def built(site_repo: GitRepo, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("out") / "site"
+    os.environ.pop("SOURCE_DATE_EPOCH", None)
+    result = build(site_repo, "--out", str(out))
+    assert result.exit_code == 0, result.output + result.stderr
+    return out
+
+
+# ---------------------------------------------------------------- the expected site
+
+
+def test_site_matches_snapshot(built: Path, request: pytest.FixtureRequest) -> None:
+    # the manifest names mapdown's code by a hash of it: it changes with every edit of the code
+    actual = {rel: data for rel, data in files_of(built).items() if rel != MANIFEST}
+    if request.config.getoption("--update-snapshots"):
+        if SNAPSHOT.exists():
+            shutil.rmtree(SNAPSHOT)
+        for rel, content in actual.items():
+            target = SNAPSHOT / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        return
+    assert SNAPSHOT.is_dir(), "no snapshot yet: run `pytest tests/test_site.py --update-snapshots`"
+    expected = {rel: data for rel, data in files_of(SNAPSHOT).items() if rel != MANIFEST}
+    assert sorted(actual) == sorted(expected), "the site's files differ from the snapshot"
+    for rel in sorted(expected):
+        assert actual[rel] == expected[rel], (
+            f"{rel} differs from tests/data/site-snapshot/{rel}; if the change is intended, "
+            "run `pytest tests/test_site.py --update-snapshots` and review the diff"
+        )
+
+
+def test_site_has_every_page_of_the_site_map(built: Path) -> None:
+    names = set(files_of(built))
+    for deal, weeks in (("alpha", ("2026-W41", "2026-W45")), ("beta", ("2026-W41", "2026-W45"))):
+        assert f"deals/{deal}/index.html" in names
+        assert f"deals/{deal}/share.html" in names
+        assert f"deals/{deal}/{deal}.ics" in names
+        for week in weeks:
+            assert f"deals/{deal}/weeks/{week}.html" in names
+    for page in ("index.html", "data.json", "style.css", MARKER, "weeks/index.html"):
+        assert page in names
+    for key in ("go-live", "close", "customer", "confirmation", "score"):
+        assert f"sort/{key}.html" in names
+    assert "weeks/2026-W43.html" in names
+    assert "rules/index.html" in names and "rules/MAP205.html" in names
+
+
+def test_links_are_relative_and_resolve(built: Path) -> None:
+    """Every href and src inside the site points at a file of the site (file:// works)."""
+    for path in sorted(built.rglob("*.html")):
+        links = LinkParser.of(path.read_text(encoding="utf-8")).links
+        for link in links:
+            assert not link.startswith("/"), f"{path}: absolute link {link}"
+            if link.startswith(("http://", "https://", "#", "mailto:")):
+                continue
+            target = (path.parent / link.split("#")[0]).resolve()
+            assert target.is_file(), f"{path.relative_to(built)}: broken link {link}"
+
+
+def test_weekly_page_shows_that_weeks_slips_and_voided_confirmations(built: Path) -> None:
+    page = (built / "deals/alpha/weeks/2026-W43.html").read_text(encoding="utf-8")
+    assert "T-minus 7 weeks to go-live" in page
+    assert "confirmation voided" in page
+    assert "Security review completed" in page
+    assert fmt_day("2026-11-18") in page  # the new date
+    other = (built / "deals/alpha/weeks/2026-W42.html").read_text(encoding="utf-8")
+    assert "confirmation voided" not in other
+    assert "Confirmed in writing" in other and "Ana Silva" in other
+
+
+def test_dashboard_sorts_without_javascript(built: Path) -> None:
+    index = (built / "index.html").read_text(encoding="utf-8")
+    assert "<script" not in index
+    assert 'href="sort/customer.html"' in index and 'href="sort/score.html"' in index
+    by_customer = (built / "sort/customer.html").read_text(encoding="utf-8")
+    assert by_customer.index("Alpha Bank") < by_customer.index("Beta Retail")
+    assert 'href="../index.html"' in by_customer and 'aria-current="page">customer' in by_customer
+    # at risk first: Beta (a wish) before Alpha
+    assert index.index("Beta Retail — store analytics") < index.index("Alpha Bank — payments hub")
+
+
+# ---------------------------------------------------------------- escaping
+
+EVIL_SCRIPT = "<script>alert(1)</script>"
+EVIL_ATTR = '"><img src=x onerror=alert(1)>'
+
+
+def q(text: str) -> str:
+    """A YAML single-quoted scalar."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+EVIL_DEAL = f"""---
+title: {q("Evil " + EVIL_SCRIPT)}
+customer: {q("Cust " + EVIL_ATTR)}
+go_live: 2027-01-15
+deadline: 2027-02-15
+deadline_reason: {q("Reason " + EVIL_SCRIPT + EVIL_ATTR)}
+close: 2026-12-15
+people:
+  - name: {q("Ann " + EVIL_SCRIPT)}
+    side: customer
+    role: {q("champion " + EVIL_ATTR)}
+    title: {q(EVIL_SCRIPT)}
+  - name: {q("Bob " + EVIL_ATTR)}
+    side: vendor
+    role: account executive
+milestones:
+  - id: evil-step
+    step: {q("Step " + EVIL_SCRIPT)}
+    track: technical
+    owner: {q("Ann " + EVIL_SCRIPT)}
+    start: 2026-11-10
+    due: 2026-11-20
+    exit: {q("Exit " + EVIL_ATTR)}
+    confirmed_by: {q("Ann " + EVIL_SCRIPT)}
+    confirmation: {q("Mail " + EVIL_ATTR)}
+  - id: done-step
+    step: {q("Done " + EVIL_ATTR)}
+    track: paper
+    owner: {q("Bob " + EVIL_ATTR)}
+    due: 2026-10-20
+    exit: {q("Exit " + EVIL_SCRIPT)}
+    status: done
+    evidence: {q("javascript:alert(1)")}
+  - id: link-step
+    step: Linked
+    track: business
+    owner: {q("Bob " + EVIL_ATTR)}
+    due: 2026-12-01
+    exit: Done
+    status: done
+    evidence: {q('https://x.example/a" onmouseover="alert(1)')}
+---
+
+Notes {EVIL_SCRIPT} and {EVIL_ATTR}
+
+[link](javascript:alert(1)) and [data](data:text/html;base64,PHNjcmlwdD4=)
+
+<img src=x onerror=alert(1)>
+
+ZEBRA-INTERNAL-7 is our walk-away price.
+"""
+
+
+class LinkParser(HTMLParser):
+    """Every tag, attribute and link of a page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+        self.links: list[str] = []
+
+    @classmethod
+    def of(cls, html: str) -> LinkParser:
+        parser = cls()
+        parser.feed(html)
+        parser.close()
+        return parser
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+        for name, value in attrs:
+            if name in ("href", "src") and value is not None:
+                self.links.append(value)
+
+
+@pytest.fixture
+def evil_site(tmp_path: Path, git_home: Path) -> Path:
+    repo = GitRepo.init(tmp_path / "repo", git_home)
+    repo.write("deals/evil.md", EVIL_DEAL)
+    repo.commit("Evil: first plan", "2026-10-05")
+    repo.write("deals/evil.md", EVIL_DEAL.replace("due: 2026-11-20", "due: 2026-11-24"))
+    repo.commit("Evil: the step slips " + EVIL_SCRIPT, "2026-10-20", author="Eve " + EVIL_ATTR)
+    out = tmp_path / "out"
+    result = build(repo, "--out", str(out))
+    assert result.exit_code == 0, result.output + result.stderr
+    return out
+
+
+def test_user_text_is_escaped_on_every_page(evil_site: Path) -> None:
+    pages = sorted(evil_site.rglob("*.html"))
+    assert len(pages) > 10
+    for path in pages:
+        html = path.read_text(encoding="utf-8")
+        assert "<script" not in html.lower(), path
+        assert "<img" not in html.lower(), path
+        parsed = LinkParser.of(html)
+        for tag, attrs in parsed.tags:
+            assert tag not in ("script", "img", "iframe", "object"), (path, tag)
+            for name, value in attrs:
+                assert not name.startswith("on"), (path, tag, name)
+                if name in ("href", "src"):
+                    assert value is not None
+                    assert not value.strip().lower().startswith(("javascript:", "data:")), path
+        assert 'href="javascript:' not in html.lower()
+
+
+def test_user_text_is_shown_as_text(evil_site: Path) -> None:
+    deal = (evil_site / "deals/evil/index.html").read_text(encoding="utf-8")
+    assert "Evil &lt;script&gt;alert(1)&lt;/script&gt;" in deal
+    assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in deal
+    assert "[link](javascript:alert(1))" in deal  # not a link: shown as written
+
+
+def test_notes_markdown_has_no_raw_html_and_no_script_links() -> None:
+    html = str(render_markdown("[a](javascript:alert(1)) [b](JaVaScRiPt:alert(1)) <b>x</b>"))
+    assert "<a" not in html and "<b>" not in html and "&lt;b&gt;" in html
+    assert str(render_markdown("[ok](https://x.example/)")).count('href="https://x.example/"') == 1
+    assert "<h2>" in str(render_markdown("# Title"))  # headings move under the page's h1
+
+
+# ---------------------------------------------------------------- the share page
+
+
+def test_share_page_leaves_out_everything_internal(evil_site: Path) -> None:
+    share = (evil_site / "deals/evil/share.html").read_text(encoding="utf-8")
+    lowered = share.lower()
+    assert "ZEBRA-INTERNAL-7" not in share and "walk-away" not in lowered
+    assert "MAP2" not in share and "MAP1" not in share
+    for word in ("score", "confirmation rate", "finding", "slipped", "voided", "at risk"):
+        assert word not in lowered, word
+    assert "<svg" not in share  # no sparkline, no parts chart
+    assert "Can you confirm these dates work on your side" in share
+    assert "add the internal steps I'm missing" in share.replace("&#39;", "'")
+
+
+def test_share_page_asks_for_the_unconfirmed_dates(built: Path) -> None:
+    share = (built / "deals/alpha/share.html").read_text(encoding="utf-8")
+    ask = share.split('id="the-plan"')[0]
+    # security review moved after Cara confirmed: both its dates are asked for again
+    assert "Security review completed" in ask
+    assert fmt_day("2026-11-18") in ask
+    assert "Approval committee decision" in ask
+    assert "Legal review of the MSA" not in ask  # confirmed again after it moved
+    assert ask.index(fmt_day("2026-11-17")) < ask.index(fmt_day("2026-11-30"))
+    beta = (built / "deals/beta/share.html").read_text(encoding="utf-8")
+    for step in ("security review", "approval committee", "signature by the economic buyer"):
+        assert f"Your {step}" in beta
+    for deal in ("alpha", "beta"):
+        text = (built / f"deals/{deal}/share.html").read_text(encoding="utf-8").lower()
+        assert "score" not in text and "map2" not in text and "rules/" not in text
+
+
+# ---------------------------------------------------------------- determinism
+
+
+def test_two_builds_are_byte_identical(site_repo: GitRepo, built: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    result = build(site_repo, "--out", str(again), "--no-cache")
+    assert result.exit_code == 0, result.output + result.stderr
+    first, second = files_of(built), files_of(again)
+    assert sorted(first) == sorted(second)
+    for rel in first:
+        assert first[rel] == second[rel], rel
+
+
+def test_uncommitted_changes_do_not_make_the_build_depend_on_the_clock(
+    fresh_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = fresh_repo.read("deals/beta.md")
+    fresh_repo.write("deals/beta.md", edit(text, "pitch", due="2026-11-19"))
+    outs = []
+    for i, epoch in enumerate(("1800000000", "1900000000")):
+        # a different "now" for anything that would read it; the .ics stamp is pinned apart
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+        out = tmp_path / f"out{i}"
+        assert build(fresh_repo, "--out", str(out)).exit_code == 0
+        outs.append(files_of(out))
+    for rel in outs[0]:
+        if rel.endswith(".ics"):
+            continue
+        assert outs[0][rel] == outs[1][rel], rel
+
+
+# ---------------------------------------------------------------- the output folder
+
+
+@pytest.mark.parametrize("target", [".", "deals", "..", "deals/site", ".git/site"])
+def test_refuses_to_build_over_the_repository(fresh_repo: GitRepo, target: str) -> None:
+    before = files_of(fresh_repo.root)
+    result = build(fresh_repo, "--out", target)
+    assert result.exit_code == 2
+    assert "refusing to build into" in result.stderr
+    assert files_of(fresh_repo.root) == before
+
+
+def test_refuses_a_foreign_folder(fresh_repo: GitRepo, tmp_path: Path) -> None:
+    foreign = tmp_path / "documents"
+    foreign.mkdir()
+    (foreign / "thesis.txt").write_text("years of work", encoding="utf-8")
+    result = build(fresh_repo, "--out", str(foreign))
+    assert result.exit_code == 2
+    assert MARKER in result.stderr
+    assert files_of(foreign) == {"thesis.txt": b"years of work"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["documents", "repo"]
+    a_file = tmp_path / "file"
+    a_file.write_text("x", encoding="utf-8")
+    assert build(fresh_repo, "--out", str(a_file)).exit_code == 2
+
+
+def test_rebuilds_its_own_folder_and_an_empty_one(fresh_repo: GitRepo, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert build(fresh_repo, "--out", str(empty)).exit_code == 0
+    (empty / "stale.html").write_text("old", encoding="utf-8")
+    result = build(fresh_repo, "--out", str(empty))
+    assert result.exit_code == 0
+    assert not (empty / "stale.html").exists()  # the folder is replaced whole
+    assert "pages for 2 deals" in result.output and "index.html" in result.output
+    # the default: _site/ at the repository root, whatever the working folder
+    result = invoke(["build", "--as-of", AS_OF], fresh_repo.root / "deals")
+    assert result.exit_code == 0, result.stderr
+    assert (fresh_repo.root / "_site" / MARKER).is_file()
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_a_failed_build_leaves_the_previous_site(fresh_repo: GitRepo, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    assert build(fresh_repo, "--out", str(out)).exit_code == 0
+    before = files_of(out)
+    bad = (SITE / "beta.md").read_text(encoding="utf-8").replace("go_live: 2027-01-15\n", "")
+    fresh_repo.write("deals/broken.md", bad)
+    result = build(fresh_repo, "--out", str(out))
+    assert result.exit_code == 1
+    checked = invoke(["check", "--as-of", AS_OF, "--format", "json"], fresh_repo.root).json()
+    errors = [d for d in checked if d["severity"] == "error"]
+    assert [d["code"] for d in errors] == ["MAP101"]
+    for d in errors:  # the same message as `check`, with its place
+        assert f"{d['path']}:{d['line']}:{d['col']}: error {d['code']} {d['message']}" in (
+            result.stderr
+        )
+    assert "the previous site is untouched" in result.stderr
+    assert files_of(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["repo", "site"]  # no temp folder left
+
+
+def test_a_failure_while_rendering_leaves_the_previous_site(
+    fresh_repo: GitRepo, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    assert build(fresh_repo, "--out", str(out)).exit_code == 0
+    before = files_of(out)
+    fresh_repo.write("site_templates/share.html", "{% extends 'base.html' %}{% block main %}")
+    result = build(fresh_repo, "--out", str(out))
+    assert result.exit_code == 1
+    assert "share.html" in result.stderr and "template error" in result.stderr
+    assert files_of(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["repo", "site"]
+
+
+# ---------------------------------------------------------------- templates
+
+
+def test_a_repository_template_overrides_the_theme(fresh_repo: GitRepo, tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    assert build(fresh_repo, "--out", str(plain)).exit_code == 0
+    base = (Path(__file__).parent.parent / "site_templates" / "base.html").read_text("utf-8")
+    fresh_repo.write(
+        "site_templates/base.html",
+        base.replace('<main id="main"', '<p class="ours">OUR-OWN-THEME</p>\n<main id="main"'),
+    )
+    fresh_repo.write("site_templates/style.css", "body { color: #123456; }\n")
+    themed = tmp_path / "themed"
+    assert build(fresh_repo, "--out", str(themed)).exit_code == 0
+    for page in ("index.html", "deals/alpha/index.html", "deals/alpha/share.html"):
+        assert "OUR-OWN-THEME" in (themed / page).read_text(encoding="utf-8")
+        assert "OUR-OWN-THEME" not in (plain / page).read_text(encoding="utf-8")
+    assert (themed / "style.css").read_text(encoding="utf-8") == "body { color: #123456; }\n"
+    # the templates not overridden still come from the theme
+    assert (themed / "deals/alpha/weeks/2026-W43.html").read_text("utf-8").count("T-minus") >= 1
+
+
+# ---------------------------------------------------------------- calendar and data
+
+
+def test_calendar_has_one_event_per_step_with_stable_uids(built: Path) -> None:
+    cal = icalendar.Calendar.from_ical((built / "deals/alpha/alpha.ics").read_bytes())
+    events = list(cal.walk("VEVENT"))
+    steps = ["pilot", "security-review", "legal-review", "approval-committee", "signature"]
+    steps.append("kickoff")
+    assert [str(e["UID"]) for e in events] == [f"alpha.{s}@mapdown" for s in steps]
+    review = events[1]
+    assert str(review["SUMMARY"]) == "Security review completed"
+    assert review.decoded("DTSTART") == dt.date(2026, 11, 2)
+    assert review.decoded("DTEND") == dt.date(2026, 11, 19)  # the day after due
+    assert "Cara Lund" in str(review["DESCRIPTION"])
+    assert "not yet confirmed" in str(review["DESCRIPTION"])  # voided: the date moved
+    assert events[0].decoded("DTSTAMP") == dt.datetime(2026, 11, 4, tzinfo=dt.UTC)
+    signature = events[4]
+    assert signature.decoded("DTSTART") == dt.date(2026, 11, 20)
+
+
+def test_calendar_stamp_honours_source_date_epoch(
+    site_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1790000000")
+    out = tmp_path / "site"
+    assert (
+        build(site_repo, "--out", str(out), "--base-url", "https://deals.example/q4").exit_code == 0
+    )
+    cal = icalendar.Calendar.from_ical((out / "deals/beta/beta.ics").read_bytes())
+    event = next(iter(cal.walk("VEVENT")))
+    assert event.decoded("DTSTAMP") == dt.datetime.fromtimestamp(1790000000, dt.UTC)
+    assert str(event["URL"]) == "https://deals.example/q4/deals/beta/share.html"
+    deal = (out / "deals/beta/index.html").read_text(encoding="utf-8")
+    assert '<link rel="canonical" href="https://deals.example/q4/deals/beta/">' in deal
+    assert "https://deals.example/q4/deals/beta/beta.ics" in deal
+    assert 'href="../../style.css"' in deal  # still relative
+    assert json.loads((out / "data.json").read_text("utf-8"))["base_url"] == (
+        "https://deals.example/q4/"
+    )
+
+
+def test_base_url_must_be_a_web_address(site_repo: GitRepo, tmp_path: Path) -> None:
+    result = build(site_repo, "--out", str(tmp_path / "s"), "--base-url", "javascript:alert(1)")
+    assert result.exit_code == 2
+    assert not (tmp_path / "s").exists()
+
+
+def test_data_json_is_site_data(site_repo: GitRepo, built: Path) -> None:
+    data = json.loads((built / "data.json").read_text(encoding="utf-8"))
+    config = load_config(find_config(site_repo.root))
+    day = dt.date.fromisoformat(AS_OF)
+    repo = read_history(site_repo.root, config.deals_dir, config.tz, worktree=False)
+    with repo:
+        expected = site_data(gather(site_repo.root, config, day, repo), day, config)
+    assert data["deals"] == json.loads(json.dumps(expected["deals"]))
+    assert data["as_of"] == AS_OF and data["title"] == "Snapshot deals"
+    assert [d["id"] for d in data["deals"]] == ["beta", "alpha"]
+    text = json.dumps(expected, indent=1, sort_keys=True, ensure_ascii=False)
+    assert (built / "data.json").read_text(encoding="utf-8") == text  # byte for byte
+
+
+def test_an_unchanged_deal_is_reused_and_a_changed_one_rebuilt(
+    fresh_repo: GitRepo, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    assert build(fresh_repo, "--out", str(out)).exit_code == 0
+    inode = {
+        p: (out / p).stat().st_ino for p in ("deals/alpha/index.html", "deals/beta/index.html")
+    }
+    text = fresh_repo.read("deals/beta.md").replace("Beta Retail — store", "Beta Retail — shop")
+    fresh_repo.write("deals/beta.md", text)
+    fresh_repo.commit("Beta: new title", "2026-11-03", author="Kim Lee")
+    assert build(fresh_repo, "--out", str(out)).exit_code == 0
+    assert (out / "deals/alpha/index.html").stat().st_ino == inode["deals/alpha/index.html"]
+    assert (out / "deals/beta/index.html").stat().st_ino != inode["deals/beta/index.html"]
+    fresh = tmp_path / "fresh"
+    assert build(fresh_repo, "--out", str(fresh), "--no-cache").exit_code == 0
+    assert files_of(out) == files_of(fresh)  # reused and cached parts make the same site
+    fresh_repo.write(
+        "site_templates/deal.html", "{% extends 'base.html' %}{% block main %}NEW{% endblock %}"
+    )
+    assert build(fresh_repo, "--out", str(out)).exit_code == 0
+    assert "NEW" in (out / "deals/alpha/index.html").read_text(encoding="utf-8")
+
+
+def test_builds_outside_git_from_the_files(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    (root / "deals").mkdir(parents=True)
+    (root / "mapdown.yaml").write_text("timezone: UTC\n", encoding="utf-8")
+    shutil.copy(SITE / "alpha.md", root / "deals" / "alpha.md")
+    result = build(root, "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.stderr
+    assert "not a git repository" in result.stderr
+    assert (tmp_path / "out/deals/alpha/weeks").is_dir()
+
+
+# ---------------------------------------------------------------- serve and demo
+
+
+def test_serve_rebuilds_on_change_and_keeps_the_last_good_site(
+    fresh_repo: GitRepo, tmp_path: Path
+) -> None:
+    root = find_root(fresh_repo.root)
+    out = tmp_path / "site"
+    day = dt.date.fromisoformat(AS_OF)
+
+    def rebuild():
+        config = load_config(find_config(root))
+        with read_history(root, config.deals_dir, config.tz, worktree=False) as repo:
+            return build_site(root, config, day, out, repo=repo)
+
+    config = load_config(find_config(root))
+    stop = threading.Event()
+    ready: list[str] = []
+    said: list[str] = []
+    thread = threading.Thread(
+        target=serve_site,
+        args=(rebuild, out, lambda: watched(root, config)),
+        kwargs={
+            "port": 0,
+            "interval": 0.05,
+            "stop": stop,
+            "ready": ready.append,
+            "echo": said.append,
+        },
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not ready and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert ready and ready[0].startswith("http://127.0.0.1:")
+
+        def fetch(path: str) -> str:
+            with urllib.request.urlopen(ready[0] + path, timeout=10) as response:
+                return response.read().decode("utf-8")
+
+        assert "Beta Retail — store analytics" in fetch("index.html")
+        text = fresh_repo.read("deals/beta.md").replace("Beta Retail — store", "Beta Retail — shop")
+        fresh_repo.write("deals/beta.md", text)
+        while "Beta Retail — shop" not in fetch("index.html") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "Beta Retail — shop" in fetch("index.html")
+        fresh_repo.write("deals/broken.md", "---\ntitle: [\n---\n")
+        while not any("Rebuild failed" in s for s in said) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any("Rebuild failed" in s and "MAP100" in s for s in said)
+        assert "Beta Retail — shop" in fetch("index.html")  # the last good site
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_demo_builds_the_site(tmp_path: Path) -> None:
+    assert shutil.which("git"), "git is not installed: the demo needs it"
+    result = invoke(["demo", str(tmp_path / "demo")], tmp_path)
+    assert result.exit_code == 0, result.stderr
+    index = tmp_path / "demo" / "_site" / "index.html"
+    assert index.is_file()
+    assert str(index) in result.output
