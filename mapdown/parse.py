@@ -173,6 +173,9 @@ def _yaml_error(exc: yaml.YAMLError, source: Source, sink: list[Diagnostic]) -> 
     context = getattr(exc, "context", None)
     message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
     hint = "fix the YAML at this line"
+    if "nesting depth" in problem:  # PyYAML ≥ 6.0.4 stops deep nesting itself
+        message = f"the front matter is nested more than {MAX_DEPTH} levels deep"
+        hint = "a MAP nests at most four levels: deal, list, item, `after` list"
     text_line = source.lines[line - 1] if 0 < line <= len(source.lines) else ""
     if "\t" in text_line or "'\\t'" in problem:
         hint = "YAML indents with spaces, never tabs: replace the tab with spaces"
@@ -665,7 +668,11 @@ def _compose_past(front: str) -> yaml.Node:
     try:
         node = load_yaml_node(front)
     except (yaml.YAMLError, RecursionError) as exc:
-        raise QuickParseError(f"YAML syntax error: {getattr(exc, 'problem', exc)}") from exc
+        problem = str(getattr(exc, "problem", exc))
+        if "nesting depth" in problem:  # PyYAML ≥ 6.0.4 stops deep nesting itself
+            problem = f"the front matter is nested more than {MAX_DEPTH} levels deep"
+            raise QuickParseError(problem) from exc
+        raise QuickParseError(f"YAML syntax error: {problem}") from exc
     if not isinstance(node, yaml.MappingNode):
         raise QuickParseError("the front matter is not a mapping")
     return node
