@@ -52,13 +52,16 @@ def scalar_kind(node: yaml.ScalarNode) -> str:
     if node.style or node.tag == _STR_TAG:  # quoted, block or `!!str` scalars are text
         return "text"
     value = node.value
-    if value and value[0] not in _MAYBE_NOT_TEXT:
-        return "text"
-    if _NULL.match(value):
+    if not value:
         return "null"
-    if _BOOL.match(value):
-        return "bool"
-    if _INT.match(value):
+    first = value[0]
+    if first not in _MAYBE_NOT_TEXT:  # most text: no regex at all
+        return "text"
+    if first in "~nN":
+        return "null" if _NULL.match(value) else "text"
+    if first in "tTfF":
+        return "bool" if _BOOL.match(value) else "text"
+    if _INT.match(value):  # digits, signs and dots: a date is text after two misses
         return "int"
     if _FLOAT.match(value):
         return "float"
