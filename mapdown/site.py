@@ -896,7 +896,12 @@ class Site:
         assert loader is not None
         digest = hashlib.sha1(usedforsecurity=False)
         for name in sorted(loader.list_templates()):
-            source, _, _ = loader.get_source(self.env, name)
+            if "__" in name or not name.endswith((".html", ".css", ".xml", ".txt", ".svg")):
+                continue  # the package's __init__.py and its byte code are not templates
+            try:
+                source, _, _ = loader.get_source(self.env, name)
+            except (TemplateError, UnicodeDecodeError, OSError):
+                continue
             digest.update(f"{name}\0{source}\0".encode())
         return digest.hexdigest()
 

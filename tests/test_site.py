@@ -517,6 +517,8 @@ def test_a_repository_template_overrides_the_theme(fresh_repo: GitRepo, tmp_path
         base.replace('<main id="main"', '<p class="ours">OUR-OWN-THEME</p>\n<main id="main"'),
     )
     fresh_repo.write("site_templates/style.css", "body { color: #123456; }\n")
+    (fresh_repo.root / "site_templates/__pycache__").mkdir()
+    (fresh_repo.root / "site_templates/__pycache__/x.pyc").write_bytes(b"\xa7\x0d\x0d\x0a")
     themed = tmp_path / "themed"
     assert build(fresh_repo, "--out", str(themed)).exit_code == 0
     for page in ("index.html", "deals/alpha/index.html", "deals/alpha/share.html"):
