@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
+import multiprocessing
 import os
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,6 +117,55 @@ def end_of_day(day: dt.date, config: Config) -> int:
     return int(dt.datetime.combine(day, dt.time(23, 59, 59), config.tz).timestamp())
 
 
+PARALLEL_FROM = 200  # files; below this a second process costs more than it saves
+
+
+@dataclass
+class Checked:
+    """One file's result: its diagnostics, and the parse when the caller needs more."""
+
+    deal_id: str
+    display: str
+    ok: bool
+    diagnostics: list[Diagnostic]
+    parsed: ParsedDeal | None = None
+    findings_done: bool = False
+
+
+@dataclass(frozen=True)
+class _Job:
+    path: Path
+    display: str
+    root: Path
+    config: Config | None  # set: run the findings here too (no history to judge with)
+    as_of: dt.date | None
+
+
+def _check_one(job: _Job) -> Checked:
+    parsed = read_file(job.path, job.display, job.root)
+    out = Checked(parsed.deal_id, parsed.display, parsed.ok, list(parsed.diagnostics), parsed)
+    if job.config is not None and job.as_of is not None and parsed.ok:
+        out.diagnostics += deal_findings(parsed, job.config, job.as_of)
+        out.findings_done = True
+        out.parsed = None  # only the diagnostics travel back: small, and nothing to collect
+    return out
+
+
+def check_all(jobs: list[_Job]) -> Iterator[Checked]:
+    """Every file checked, in order; many files in parallel, one process per core.
+
+    Parsing is most of a check's work and independent per file. With history, the findings
+    stay in this process: they read the history, whose git reader and cache are not shared.
+    """
+    workers = min(os.cpu_count() or 1, 4)
+    if len(jobs) < PARALLEL_FROM or workers < 2:
+        yield from map(_check_one, jobs)
+        return
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        yield from pool.map(_check_one, jobs, chunksize=max(16, len(jobs) // (workers * 8)))
+
+
 def check_files(
     files: Iterable[Path],
     config: Config,
@@ -132,34 +184,44 @@ def check_files(
     """
     result = CheckResult()
     first_of: dict[str, str] = {}  # deal id → the file that has it
-    for path in files:
-        parsed = read_file(path, display_path(path, cwd), root)
+    here = repo_history is not None or keep  # findings need this process's history or parse
+    jobs = [
+        _Job(path, display_path(path, cwd), root, None if here else config, None if here else as_of)
+        for path in files
+    ]
+    for job, checked in zip(jobs, check_all(jobs), strict=True):
         result.files += 1
-        if parsed.deal_id in first_of:  # the id is the file name: two folders can repeat it
-            parsed.deal = None
-            parsed.diagnostics.append(
+        if checked.deal_id in first_of:  # the id is the file name: two folders can repeat it
+            checked.ok = False
+            checked.diagnostics = [
+                d for d in checked.diagnostics if d.severity == "error" and d.code < "MAP200"
+            ]
+            checked.diagnostics.append(
                 Diagnostic(
-                    parsed.display,
+                    checked.display,
                     Pos(1, 1),
                     "MAP105",
                     "error",
-                    f"the deal id `{parsed.deal_id}` is also {first_of[parsed.deal_id]}",
+                    f"the deal id `{checked.deal_id}` is also {first_of[checked.deal_id]}",
                     "rename one of the files: a deal's id is its file name and must be unique",
                 )
             )
+            if checked.parsed is not None:
+                checked.parsed.deal = None
         else:
-            first_of[parsed.deal_id] = parsed.display
-        result.diagnostics.extend(parsed.diagnostics)
-        if parsed.ok:
-            assert parsed.deal is not None
-            history = repo_history.for_path(path) if repo_history else None
+            first_of[checked.deal_id] = checked.display
+        result.diagnostics.extend(checked.diagnostics)
+        if not checked.ok:
+            result.files_with_errors += 1
+        elif not checked.findings_done:
+            parsed = checked.parsed
+            assert parsed is not None and parsed.deal is not None
+            history = repo_history.for_path(job.path) if repo_history else None
             if history is not None:
                 history = history.with_current(parsed.deal, end_of_day(as_of, config), as_of)
             result.diagnostics.extend(deal_findings(parsed, config, as_of, history))
-        else:
-            result.files_with_errors += 1
-        if keep:
-            result.parsed.append(parsed)
+        if keep and checked.parsed is not None:
+            result.parsed.append(checked.parsed)
     result.diagnostics.sort(key=Diagnostic.sort_key)
     return result
 

@@ -409,3 +409,21 @@ def test_config_timezone_is_accepted(run, repo):
     (repo / "mapdown.yaml").write_text("timezone: Europe/Berlin\n", encoding="utf-8")
     put(repo, CLEAN, "clean.md")
     assert run("check", "--as-of", AS_OF).exit_code == 0
+
+
+def test_many_files_are_checked_in_parallel_with_the_same_result(repo, monkeypatch):
+    import mapdown.check
+
+    for i in range(12):
+        put(repo, WARNINGS, f"warn-{i:02d}.md")
+    put(repo, ERROR, "bad.md")
+    put(repo, WARNINGS, "bad-twin.md")
+    (repo / "deals" / "sub").mkdir()
+    put(repo, WARNINGS, "sub/warn-03.md")  # a second file with the id warn-03
+    serial = invoke(["check", "--as-of", AS_OF, "--format", "json"], repo)
+    monkeypatch.setattr(mapdown.check, "PARALLEL_FROM", 4)
+    parallel = invoke(["check", "--as-of", AS_OF, "--format", "json"], repo)
+    assert parallel.exit_code == serial.exit_code == 1
+    assert parallel.output == serial.output
+    codes = {r["code"] for r in parallel.json()}
+    assert {"MAP105", "MAP106", "MAP203"} <= codes  # duplicate id, the error, the findings
