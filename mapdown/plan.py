@@ -91,6 +91,22 @@ class WalkStep:
     critical: bool  # slack ≤ 0
     before_close: bool  # must be true before signature (due on or before close)
 
+    def to_json(self) -> dict[str, Any]:
+        """The step as plain data (`mapdown plan --format json`, the site's data.json)."""
+        return {
+            "id": self.id,
+            "step": self.step,
+            "track": self.track,
+            "owner": self.owner,
+            "due": self.due.isoformat(),
+            "latest_finish": self.latest_finish.isoformat(),
+            "latest_start": self.latest_start.isoformat(),
+            "slack_days": self.slack_days,
+            "state": self.state,
+            "critical": self.critical,
+            "before_close": self.before_close,
+        }
+
 
 def step_state(milestone: Milestone, as_of: dt.date, covered: bool, recorded: bool) -> str:
     """A step's state as of a day: done (with evidence or not), late, voided, confirmed or not."""
@@ -175,22 +191,7 @@ def plan_record(
         "deadline": deal.deadline.isoformat() if deal.deadline else None,
         "runway_days": (deal.deadline - deal.go_live).days if deal.deadline else None,
         "holds": not breaks,
-        "steps": [
-            {
-                "id": w.id,
-                "step": w.step,
-                "track": w.track,
-                "owner": w.owner,
-                "due": w.due.isoformat(),
-                "latest_finish": w.latest_finish.isoformat(),
-                "latest_start": w.latest_start.isoformat(),
-                "slack_days": w.slack_days,
-                "state": w.state,
-                "critical": w.critical,
-                "before_close": w.before_close,
-            }
-            for w in walk
-        ],
+        "steps": [w.to_json() for w in walk],
         "critical_chain": [w.id for w in critical if w.due >= as_of or w.state == "late"],
         "breaks": breaks,
     }

@@ -15,7 +15,6 @@ from mapdown.config import Config
 from mapdown.history import DealHistory, RepoHistory
 from mapdown.model import Deal
 from mapdown.parse import read_file
-from mapdown.rules import RULES
 from mapdown.score import Score, score_deal, weekly
 
 
@@ -116,20 +115,7 @@ def score_record(item: Scored) -> dict[str, Any]:
         "go_live": deal.go_live.isoformat(),
         "weeks_left": weeks_left(deal, s.as_of),
         "close": deal.close.isoformat() if deal.close else None,
-        "score": s.score,
-        "confirmation_rate": s.confirmation_rate,
-        "window_dates": s.window_dates,
-        "confirmed_dates": s.confirmed_dates,
-        "unconfirmed": [
-            {"milestone": d.milestone, "key": d.key, "date": d.day.isoformat()}
-            for d in s.window
-            if not d.confirmed
-        ],
-        "slips_7d": s.slips,
-        "parts": s.parts,
-        "worst_findings": [
-            {"code": f.code, "name": RULES[f.code].name, "message": f.message} for f in s.worst()
-        ],
+        **s.to_json(),
         "history": item.history is not None,
         "partial": item.partial,
     }

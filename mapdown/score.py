@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mapdown.config import SCORE_PARTS, Config
 from mapdown.model import Deal, Milestone
 from mapdown.rules import (
+    RULES,
     Context,
     Finding,
     is_team_name,
@@ -91,6 +92,26 @@ class Score:
         if not self.window:
             return None
         return round(100 * self.confirmed_dates / len(self.window), 1)
+
+    def to_json(self) -> dict[str, Any]:
+        """The score as plain data: the same fields in `mapdown score` and in data.json."""
+        return {
+            "score": self.score,
+            "confirmation_rate": self.confirmation_rate,
+            "window_dates": self.window_dates,
+            "confirmed_dates": self.confirmed_dates,
+            "unconfirmed": [
+                {"milestone": d.milestone, "key": d.key, "date": d.day.isoformat()}
+                for d in self.window
+                if not d.confirmed
+            ],
+            "slips_7d": self.slips,
+            "parts": self.parts,
+            "worst_findings": [
+                {"code": f.code, "name": RULES[f.code].name, "message": f.message}
+                for f in self.worst()
+            ],
+        }
 
     def worst(self, limit: int = 3) -> list[Finding]:
         rank = {code: i for i, code in enumerate(WORST_ORDER)}

@@ -59,26 +59,6 @@ def _covered(item: DealInput, n: int | None = None):  # noqa: ANN202 - a small c
     return covered
 
 
-def _score_json(score: Score) -> dict[str, Any]:
-    return {
-        "score": score.score,
-        "confirmation_rate": score.confirmation_rate,
-        "window_dates": score.window_dates,
-        "confirmed_dates": score.confirmed_dates,
-        "unconfirmed": [
-            {"milestone": d.milestone, "key": d.key, "date": d.day.isoformat()}
-            for d in score.window
-            if not d.confirmed
-        ],
-        "slips_7d": score.slips,
-        "parts": score.parts,
-        "worst_findings": [
-            {"code": f.code, "name": RULES[f.code].name, "message": f.message}
-            for f in score.worst()
-        ],
-    }
-
-
 def _event_json(e: Event) -> dict[str, Any]:
     return {
         "kind": e.kind,
@@ -187,22 +167,7 @@ def _walk_json(walk: Sequence[Any], close: dt.date | None) -> list[dict[str, Any
     out = []
     for w in walk:
         by = min(w.latest_finish, close) if w.before_close and close else w.latest_finish
-        out.append(
-            {
-                "id": w.id,
-                "step": w.step,
-                "track": w.track,
-                "owner": w.owner,
-                "due": w.due.isoformat(),
-                "latest_finish": w.latest_finish.isoformat(),
-                "latest_start": w.latest_start.isoformat(),
-                "slack_days": w.slack_days,
-                "must_be_true_by": by.isoformat(),
-                "state": w.state,
-                "critical": w.critical,
-                "before_close": w.before_close,
-            }
-        )
+        out.append({**w.to_json(), "must_be_true_by": by.isoformat()})
     return out
 
 
@@ -369,7 +334,7 @@ def deal_data(item: DealInput, as_of: dt.date, config: Config) -> dict[str, Any]
         "close": _iso(deal.close),
         "weeks_left": round((deal.go_live - as_of).days / 7, 1),
         "runway_days": (deal.deadline - deal.go_live).days if deal.deadline else None,
-        "score": _score_json(score),
+        "score": score.to_json(),
         "weeks": [
             {
                 "week": w.week,
