@@ -14,10 +14,9 @@ from pathlib import Path
 from mapdown.config import CONFIG_NAME, Config
 from mapdown.diagnostics import Diagnostic, Pos
 from mapdown.errors import UsageProblem
-from mapdown.history import DealHistory, RepoHistory
-from mapdown.model import Milestone
+from mapdown.history import DealHistory, RepoHistory, coverage
 from mapdown.parse import ParsedDeal, read_file
-from mapdown.rules import Context, recorded_confirmation, run_findings
+from mapdown.rules import Context, run_findings
 
 
 def find_root(start: Path) -> Path:
@@ -86,12 +85,7 @@ def deal_findings(
     """The MAP2xx findings of one valid deal as Diagnostics, judged with its history if any."""
     assert parsed.deal is not None
     deal = parsed.deal
-
-    def covered(m: Milestone) -> bool:
-        if history is None:
-            return recorded_confirmation(deal, m)
-        return history.covered(m, deal)
-
+    covered = coverage(deal, history)
     ctx = Context(
         deal=deal,
         located=parsed.located,

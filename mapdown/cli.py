@@ -319,8 +319,8 @@ def load_deal(
     from mapdown.check import display_path, end_of_day
     from mapdown.diagnostics import render_text
     from mapdown.errors import MapdownError, UsageProblem
+    from mapdown.history import coverage
     from mapdown.parse import read_file
-    from mapdown.rules import recorded_confirmation
 
     path = Path(deal_arg)
     if not deal_arg.endswith(".md"):
@@ -338,8 +338,7 @@ def load_deal(
     history = repo.for_path(path) if repo.available else None
     if history is not None:
         history = history.with_current(deal, end_of_day(as_of, ws.config), as_of)
-        return deal, lambda m: history.covered(m, deal)
-    return deal, lambda m: recorded_confirmation(deal, m)
+    return deal, coverage(deal, history)
 
 
 @cli.command()

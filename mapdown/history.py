@@ -307,6 +307,16 @@ class DealHistory:
         return out
 
 
+def coverage(
+    deal: Deal, history: DealHistory | None, n: int | None = None
+) -> Callable[[Milestone], bool]:
+    """Whether a step's confirmation covers its dates: judged on the first `n` states of the
+    deal's history when there is one, else what the file records covers."""
+    if history is None:
+        return lambda m: recorded_confirmation(deal, m)
+    return lambda m: history.covered(m, deal, n)
+
+
 def _milestone_key(m: dict[str, Any]) -> tuple[Any, ...]:
     return (
         m.get("start"),

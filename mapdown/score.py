@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mapdown.config import SCORE_PARTS, Config
+from mapdown.history import coverage
 from mapdown.model import Deal, Milestone
 from mapdown.rules import (
     RULES,
     Context,
     Finding,
     is_team_name,
-    recorded_confirmation,
     run_findings,
 )
 from mapdown.spec import Located
@@ -195,11 +195,7 @@ def score_deal(
     located: Located | None = None,
 ) -> Score:
     """The deal's score as of `as_of`, judging confirmations on the first `n` history states."""
-
-    def covered(m: Milestone) -> bool:
-        if history is None:
-            return recorded_confirmation(deal, m)
-        return history.covered(m, deal, n)
+    covered = coverage(deal, history, n)
 
     ctx = Context(
         deal=deal,

@@ -8,13 +8,13 @@ layout and the data can be tested without rendering anything.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from mapdown import __version__
 from mapdown.config import Config
-from mapdown.history import DealHistory, Event, iter_weeks
+from mapdown.history import DealHistory, Event, coverage, iter_weeks
 from mapdown.model import Deal, Milestone
 from mapdown.plan import step_state, walk_back
 from mapdown.rules import RULES, is_team_name, missing_internal_steps, recorded_confirmation
@@ -48,15 +48,8 @@ def _iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def _covered(item: DealInput, n: int | None = None):  # noqa: ANN202 - a small closure
-    deal, history = item.deal, item.history
-
-    def covered(m: Milestone) -> bool:
-        if history is None:
-            return recorded_confirmation(deal, m)
-        return history.covered(m, deal, n)
-
-    return covered
+def _covered(item: DealInput, n: int | None = None) -> Callable[[Milestone], bool]:
+    return coverage(item.deal, item.history, n)
 
 
 def _event_json(e: Event) -> dict[str, Any]:
@@ -187,11 +180,7 @@ def week_questions(
     go-live are in each state, and the steps that are not yet true or cannot hold their date.
     """
     n = history.upto(day) if history is not None else None
-
-    def covered(m: Milestone) -> bool:
-        if history is None:
-            return recorded_confirmation(deal, m)
-        return history.covered(m, deal, n)
+    covered = coverage(deal, history, n)
 
     counts: dict[str, dict[str, int]] = {"before_close": {}, "before_go_live": {}}
     open_steps = []
