@@ -7,12 +7,17 @@ import os
 import zoneinfo
 
 
-def today(tz: zoneinfo.ZoneInfo) -> dt.date:
-    """Today in `tz`; `SOURCE_DATE_EPOCH` pins it for reproducible runs."""
+def now() -> int:
+    """Seconds since the epoch; `SOURCE_DATE_EPOCH` pins it for reproducible runs."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch and epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), tz).date()
-    return dt.datetime.now(tz).date()
+        return int(epoch)
+    return int(dt.datetime.now(dt.UTC).timestamp())
+
+
+def today(tz: zoneinfo.ZoneInfo) -> dt.date:
+    """Today in `tz` (pinned by `SOURCE_DATE_EPOCH` like `now`)."""
+    return dt.datetime.fromtimestamp(now(), tz).date()
 
 
 def quarter_end(day: dt.date, fiscal_year_start: int) -> dt.date:

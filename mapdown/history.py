@@ -37,6 +37,7 @@ from typing import Any
 import git
 
 from mapdown.cache import CACHE_DIR, Cache
+from mapdown.dates import now
 from mapdown.errors import MapdownError
 from mapdown.gitio import (
     BlobReader,
@@ -571,14 +572,6 @@ class RepoHistory:
 
 def _no_history(path: str) -> DealHistory:
     raise KeyError(path)
-
-
-def now() -> int:
-    """Seconds since the epoch; `SOURCE_DATE_EPOCH` pins it for reproducible runs."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return int(epoch)
-    return int(dt.datetime.now(dt.UTC).timestamp())
 
 
 def _is_deal(path: str, folder: str) -> bool:
