@@ -459,7 +459,16 @@ def slipped(ctx: Context) -> Iterator[Finding]:
     since = ctx.as_of - dt.timedelta(days=ctx.config.slip_days)
     events = ctx.history_events()
     for m in ctx.deal.milestones:
-        slips = [e for e in events if e.milestone == m.id and e.kind == "slipped"]
+        # one slip per commit: the due date's move, or the start's when only the start moved
+        per_state: dict[int, Any] = {}
+        for e in events:
+            if (
+                e.milestone == m.id
+                and e.kind == "slipped"
+                and (e.state not in per_state or e.key == "due")
+            ):
+                per_state[e.state] = e
+        slips = list(per_state.values())
         recent = [e for e in slips if since < e.day <= ctx.as_of]
         if not recent:
             continue

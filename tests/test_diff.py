@@ -157,3 +157,15 @@ def test_unknown_revision_is_a_usage_error(repo):
     run = invoke(["diff", "no-such-rev", "HEAD"], repo.root)
     assert run.exit_code == 2
     assert "no-such-rev" in run.output + run.stderr
+
+
+def test_a_commit_moving_start_and_due_is_one_slip_of_the_due_date(repo):
+    text = repo.read("deals/acme.md")
+    text = text.replace("    start: 2026-11-09\n", "    start: 2026-11-16\n")
+    text = text.replace("    due: 2026-11-27\n", "    due: 2026-12-08\n")
+    repo.write("deals/acme.md", text)
+    repo.commit("Acme: security review moves a week and a half", "2026-11-04T09:00:00+00:00")
+    run = invoke(["check", "--as-of", "2026-11-05", "--format", "json"], repo.root)
+    [slip] = [r for r in run.json() if r["code"] == "MAP214"]
+    assert "slipped 11 days" in slip["message"]  # the due date's move, not 7 + 11
+    assert "1 time in all" in slip["message"]
