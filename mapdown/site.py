@@ -218,6 +218,18 @@ class Writer:
         if rel.endswith(".html"):
             self.pages += 1
 
+    def link_file(self, source: Path, rel: str) -> None:
+        """`source` (a file of the previous site) under `rel`, as a hard link or a copy."""
+        target = (self.folder / rel).resolve()
+        if target == self.folder or not target.is_relative_to(self.folder):
+            raise MapdownError(f"internal error: the page path {rel!r} leaves the site folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+        self.count(rel)
+
     def link_tree(self, source: Path, rel: str) -> None:
         """The files of `source` (a folder of the previous site) under `rel`, as hard links
         (copies where the file system has none): the old site is removed after the swap."""
@@ -240,18 +252,46 @@ class Writer:
                 self.count(name)
 
 
-def read_manifest(site: Path) -> dict[str, str]:
-    """Deal id → the key its pages in `site` were made from; nothing if unreadable."""
+def read_manifest(site: Path, part: str = "deals") -> dict[str, str]:
+    """Deal id → the key its pages in `site` were made from (`part` "deals"), or page path →
+    the key of what it was rendered from ("pages"); nothing if unreadable."""
     try:
         if not (site / MARKER).is_file():
             return {}
         data = json.loads((site / MANIFEST).read_text(encoding="utf-8"))
-        deals = data["deals"]
+        made = data[part]
     except (OSError, ValueError, KeyError, TypeError):
         return {}
-    if not isinstance(deals, dict):
+    if not isinstance(made, dict):
         return {}
-    return {k: v for k, v in deals.items() if isinstance(k, str) and isinstance(v, str)}
+    return {k: v for k, v in made.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _digest(value: Any) -> str:
+    """A name for plain data (its JSON)."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def _config_name(config: Config) -> str:
+    from mapdown.report import config_fingerprint
+
+    return config_fingerprint(config)
+
+
+def site_json(data: dict[str, Any]) -> str:
+    """data.json: the site's summary of every deal (each pointing to its own data.json, which
+    holds everything its pages show), the weekly reviews and the rules."""
+    deals = [
+        {**{k: v for k, v in d.items() if k != "countdown"}, "data": f"deals/{d['id']}/data.json"}
+        for d in data["deals"]
+    ]
+    return json.dumps(
+        {**data, "deals": deals},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
 
 
 def write_atomically(out: Path, render: Callable[[Writer], None]) -> Writer:
@@ -346,7 +386,7 @@ def gather(
     return items
 
 
-SITE_DATA_VERSION = 1  # bump when what a deal's pages show changes for the same inputs
+SITE_DATA_VERSION = 2  # bump when what a deal's pages show changes for the same inputs
 
 
 @functools.lru_cache(maxsize=1)
@@ -358,24 +398,36 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-@dataclass
 class DealPart:
-    """One deal as the site shows it: its JSON (as in data.json), what the pages across deals
-    need of it (`slim`), and the key that names everything it was made from."""
+    """One deal as the site shows it: what the pages across deals need of it (`slim`), the key
+    that names everything it was made from, and its whole JSON (`deals/<id>/data.json`), which
+    is read from the cache or made only when the deal's pages are rendered, not reused."""
 
-    id: str
-    slim: dict[str, Any]
-    text: str
-    key: str
+    def __init__(
+        self, id: str, slim: dict[str, Any], key: str, text: str | Callable[[], str]
+    ) -> None:
+        self.id = id
+        self.slim = slim
+        self.key = key
+        self._text = text
+
+    @functools.cached_property
+    def text(self) -> str:
+        return self._text if isinstance(self._text, str) else self._text()
 
     @functools.cached_property
     def data(self) -> dict[str, Any]:
-        """All of it (read only when its pages are rendered, not when they are reused)."""
-        return json.loads(self.text)
+        """All of it, as plain JSON values (lists, not tuples)."""
+        data = json.loads(self.text)
+        _valid(SLUG, data["id"], "deal id")
+        for m in data["milestones"]:
+            _valid(SLUG, m["id"], f"step id in {data['path']}")
+        return data
 
 
 def deal_json(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False)
+    """A deal's JSON: compact, keys sorted (the C encoder; indenting is the slow Python one)."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def iter_deals(
@@ -386,7 +438,8 @@ def iter_deals(
     the key; only deals of a build that passed are ever stored, so a cached deal has no error).
 
     Deals with errors raise MapdownError before the first deal is given. One deal at a time is
-    computed, so the whole site's data is never held at once.
+    computed, so the whole site's data is never held at once. A cached deal's summary is read
+    at once; its whole JSON only if its pages must be rendered again.
     """
     from mapdown.check import display_path
     from mapdown.gitio import blob_hash
@@ -415,36 +468,49 @@ def iter_deals(
     ids = [p.name.removesuffix(".md") for p in files]
     unique = len(set(ids)) == len(ids)  # else every file is checked, to report the duplicates
     hits = cache.get_many("site_deals", keys.values()) if cache is not None and unique else {}
-    cached = {p for p in files if isinstance(hits.get(keys[p]), dict)}
+    cached = {p for p in files if _usable_slim(hits.get(keys[p]))}
     items = gather(root, config, as_of, repo, [p for p in files if p not in cached])
     computed = {display_path(p, root): p for p in files if p not in cached}
     by_path = {computed[item.path]: item for item in items}
     del items  # each deal's parse and history is let go once its pages are written
+
+    def compute(path: Path) -> str:
+        item = by_path.pop(path, None) or gather(root, config, as_of, repo, [path])[0]
+        return deal_json(deal_data(item, as_of, config))
+
+    def cached_text(path: Path) -> str:
+        hit = cache.get("site_deals", keys[path] + TEXT_KEY) if cache is not None else None
+        if isinstance(hit, dict) and isinstance(hit.get("text"), str):
+            return hit["text"]
+        return compute(path)  # a damaged entry: made again
+
     order = sorted(files, key=lambda p: (p.name.removesuffix(".md"), str(p)))
     with progress(order, "Building the site", show) as bar:
         for path in bar:
             hit = hits.get(keys[path])
-            if (
-                isinstance(hit, dict)
-                and isinstance(hit.get("text"), str)
-                and isinstance(hit.get("slim"), dict)
-                and isinstance(hit["slim"].get("id"), str)
-            ):
-                yield DealPart(
-                    _valid(SLUG, hit["slim"]["id"], "deal id"), hit["slim"], hit["text"], keys[path]
-                )
+            if path in cached:
+                slimmed = hit["slim"]
+                did = _valid(SLUG, slimmed["id"], "deal id")
+                yield DealPart(did, slimmed, keys[path], functools.partial(cached_text, path))
                 continue
-            item = by_path.pop(path, None) or gather(root, config, as_of, repo, [path])[0]
-            text = deal_json(deal_data(item, as_of, config))
-            data = json.loads(text)  # the same values a cached deal gives (lists, not tuples)
-            _valid(SLUG, data["id"], "deal id")
-            for m in data["milestones"]:
-                _valid(SLUG, m["id"], f"step id in {data['path']}")
-            part = DealPart(data["id"], slim(data), text, keys[path])
-            part.data = data
+            part = DealPart("", {}, keys[path], compute(path))
+            part.id = part.data["id"]
+            part.slim = slim(part.data)
             if cache is not None:
-                cache.put("site_deals", keys[path], {"text": text, "slim": part.slim})
+                cache.put("site_deals", keys[path], {"slim": part.slim})
+                cache.put("site_deals", keys[path] + TEXT_KEY, {"text": part.text})
             yield part
+
+
+TEXT_KEY = ":text"  # a deal's whole JSON is kept apart from its summary, read only when needed
+
+
+def _usable_slim(hit: Any) -> bool:
+    return (
+        isinstance(hit, dict)
+        and isinstance(hit.get("slim"), dict)
+        and isinstance(hit["slim"].get("id"), str)
+    )
 
 
 def slim(deal: dict[str, Any]) -> dict[str, Any]:
@@ -474,24 +540,6 @@ def slim(deal: dict[str, Any]) -> dict[str, Any]:
         for w in deal["countdown"]
     ]
     return out
-
-
-def site_json(data: dict[str, Any], texts: dict[str, str]) -> Iterator[str]:
-    """`json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False)`, byte for byte, in
-    pieces, made from each deal's JSON already written: the pure-Python indenting encoder is
-    slow, and the whole text of a large site would be held several times over."""
-    yield "{"
-    for n, key in enumerate(sorted(data)):
-        yield ("\n" if n == 0 else ",\n") + f" {json.dumps(key, ensure_ascii=False)}: "
-        if key == "deals" and data["deals"]:
-            yield "["
-            for i, d in enumerate(data["deals"]):
-                yield ("\n  " if i == 0 else ",\n  ") + texts[d["id"]].replace("\n", "\n  ")
-            yield "\n ]"
-        else:
-            value = json.dumps(data[key], indent=1, sort_keys=True, ensure_ascii=False)
-            yield value.replace("\n", "\n ")
-    yield "\n}"
 
 
 @contextmanager
@@ -821,6 +869,10 @@ class Site:
             },
             "window_days": config.confirmation_window_days,
         }
+        self._previous: Path | None = None  # the site being replaced, set by `render`
+        self._old_pages: dict[str, str] = {}
+        self._pages: dict[str, str] = {}
+        self._salt = ""
 
     # -- rendering
 
@@ -855,14 +907,27 @@ class Site:
         """Every page, deal by deal, then the pages across deals and data.json; how many deals.
 
         A deal's pages are taken from the `previous` site (hard links, or copies) when its
-        manifest says they were made from the same data, templates and code.
+        manifest says they were made from the same data, templates and code; so is a page
+        across deals (a dashboard, a weekly review, a rule page) made from the same rows.
         """
         from mapdown.sitedata import assemble
 
         write("style.css", self.stylesheet())
         templates = self.fingerprint()
         made = read_manifest(previous) if previous is not None else {}
-        deals, texts, keys = [], {}, {}
+        self._previous = previous
+        self._old_pages = read_manifest(previous, "pages") if previous is not None else {}
+        self._pages = {}
+        self._salt = _digest(
+            {
+                "code": code_fingerprint(),
+                "templates": templates,
+                "common": self.common,
+                "base_url": self.base_url,
+                "config": _config_name(self.config),
+            }
+        )
+        deals, keys = [], {}
         for part in parts:
             did = _valid(SLUG, part.id, "deal id")
             keys[did] = hashlib.sha1(
@@ -873,22 +938,62 @@ class Site:
                 write.link_tree(old, f"deals/{did}")
             else:
                 self.deal_pages(write, part.data)
+                write(f"deals/{did}/data.json", part.text)
             deals.append(part.slim)
-            texts[did] = part.text
         data = assemble(deals, self.as_of, self.config)
-        rows = [self.dashboard_row(d) for d in data["deals"]]
+        listed = _digest(sorted(keys.items()))  # the deals and what each was made from
+        stale = self._stale_dashboards(listed)
+        rows = [self.dashboard_row(d) for d in data["deals"]] if stale else []
         for sort in SORTS:
-            ordered = sorted(rows, key=sort.order)
-            self.page(write, sort.page, "dashboard.html", rows=ordered, sort=sort, sorts=SORTS)
+            self.reuse_or_page(
+                write,
+                sort.page,
+                _digest([listed, sort.key]),
+                "dashboard.html",
+                lambda sort=sort: {
+                    "rows": sorted(rows, key=sort.order),
+                    "sort": sort,
+                    "sorts": SORTS,
+                },
+            )
         self.review_pages(write, data["weeks"])
         self.rule_pages(write)
-        write("data.json", site_json(data, texts))
+        write("data.json", site_json(data))
         manifest = {
             "generator": self.common["site"]["generator"],
             "deals": dict(sorted(keys.items())),
+            "pages": dict(sorted(self._pages.items())),
         }
         write(MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         return len(deals)
+
+    def _stale_dashboards(self, listed: str) -> bool:
+        return any(not self._reusable(s.page, _digest([listed, s.key])) for s in SORTS)
+
+    def _reusable(self, path: str, key: str) -> bool:
+        return (
+            self._previous is not None
+            and self._old_pages.get(path) == _digest([self._salt, key])
+            and (self._previous / path).is_file()
+        )
+
+    def reuse_or_page(
+        self,
+        write: Writer,
+        path: str,
+        key: str,
+        template: str,
+        context: Callable[[], dict[str, Any]],
+    ) -> None:
+        """A page across deals: linked from the previous site when it was made from the same
+        rows (`key`), templates, settings and code; else rendered from `context()`."""
+        assert self._previous is not None or not self._old_pages
+        self._pages[path] = _digest([self._salt, key])
+        if self._reusable(path, key):
+            assert self._previous is not None
+            write.link_file(self._previous / path, path)
+        else:
+            self.page(write, path, template, **context())
 
     def fingerprint(self) -> str:
         """A name for the templates as this repository sees them (its own, then the theme's)."""
@@ -961,6 +1066,7 @@ class Site:
             if deal["weeks"]
             else None,
             parts_chart=self.chart("parts_bars", deal["score"]["parts"], id_prefix=f"parts-{did}"),
+            data_url="data.json",
         )
         for i, w in enumerate(weeks):
             self.page(
@@ -974,6 +1080,7 @@ class Site:
                 close_counts=state_counts(w["walk_counts"]["before_close"]),
                 go_live_counts=state_counts(w["walk_counts"]["before_go_live"]),
                 latest=i == len(weeks) - 1,
+                data_url="../data.json",
             )
         self.page(
             write,
@@ -1026,13 +1133,17 @@ class Site:
         for w in weeks:
             _valid(WEEK, w["week"], "week")
         for i, w in enumerate(weeks):
-            self.page(
+            around = {
+                "w": w,
+                "previous": weeks[i - 1]["week"] if i else None,
+                "next": weeks[i + 1]["week"] if i + 1 < len(weeks) else None,
+            }
+            self.reuse_or_page(
                 write,
                 f"weeks/{w['week']}.html",
+                _digest(around),
                 "review_week.html",
-                w=w,
-                previous=weeks[i - 1]["week"] if i else None,
-                next=weeks[i + 1]["week"] if i + 1 < len(weeks) else None,
+                lambda around=around: around,
             )
         summary = [
             {
@@ -1046,22 +1157,30 @@ class Site:
             }
             for w in reversed(weeks)
         ]
-        self.page(write, "weeks/index.html", "review_index.html", weeks=summary)
+        self.reuse_or_page(
+            write,
+            "weeks/index.html",
+            _digest(summary),
+            "review_index.html",
+            lambda: {"weeks": summary},
+        )
 
     def rule_pages(self, write: Writer) -> None:
         from mapdown.rules import RULES
 
         rules = [RULES[code] for code in sorted(RULES)]
-        for rule in rules:
+        for rule in rules:  # made from mapdown's code alone (in every page's key)
             code = _valid(CODE, rule.code, "rule code")
-            self.page(
+            self.reuse_or_page(
                 write,
                 f"rules/{code}.html",
+                "",
                 "rule.html",
-                rule=rule,
-                body=render_markdown(rule.page(), top=1),
+                lambda rule=rule: {"rule": rule, "body": render_markdown(rule.page(), top=1)},
             )
-        self.page(write, "rules/index.html", "rules_index.html", rules=rules)
+        self.reuse_or_page(
+            write, "rules/index.html", "", "rules_index.html", lambda: {"rules": rules}
+        )
 
 
 # ---------------------------------------------------------------- building

@@ -582,12 +582,19 @@ def test_data_json_is_site_data(site_repo: GitRepo, built: Path) -> None:
     day = dt.date.fromisoformat(AS_OF)
     repo = read_history(site_repo.root, config.deals_dir, config.tz, worktree=False)
     with repo:
-        expected = site_data(gather(site_repo.root, config, day, repo), day, config)
-    assert data["deals"] == json.loads(json.dumps(expected["deals"]))
+        expected = json.loads(
+            json.dumps(site_data(gather(site_repo.root, config, day, repo), day, config))
+        )
     assert data["as_of"] == AS_OF and data["title"] == "Snapshot deals"
-    assert [d["id"] for d in data["deals"]] == ["beta", "alpha"]
-    text = json.dumps(expected, indent=1, sort_keys=True, ensure_ascii=False)
-    assert (built / "data.json").read_text(encoding="utf-8") == text  # byte for byte
+    assert data["weeks"] == expected["weeks"] and data["rules"] == expected["rules"]
+    assert [d["id"] for d in data["deals"]] == ["beta", "alpha"]  # at risk first
+    for summary, whole in zip(data["deals"], expected["deals"], strict=True):
+        # the summary of a deal, and everything its pages show in its own data.json
+        assert summary["data"] == f"deals/{whole['id']}/data.json"
+        assert json.loads((built / summary["data"]).read_text(encoding="utf-8")) == whole
+        for key in ("title", "customer", "go_live", "close", "score", "weeks", "last_change"):
+            assert summary[key] == whole[key]
+        assert "countdown" not in summary and "notes" not in summary
 
 
 def test_an_unchanged_deal_is_reused_and_a_changed_one_rebuilt(
@@ -612,6 +619,46 @@ def test_an_unchanged_deal_is_reused_and_a_changed_one_rebuilt(
     )
     assert build(fresh_repo, "--out", str(out)).exit_code == 0
     assert "NEW" in (out / "deals/alpha/index.html").read_text(encoding="utf-8")
+
+
+def inodes(site: Path) -> dict[str, int]:
+    return {p.relative_to(site).as_posix(): p.stat().st_ino for p in site.rglob("*") if p.is_file()}
+
+
+def test_pages_across_deals_are_reused_until_what_they_list_changes(
+    fresh_repo: GitRepo, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    assert build(fresh_repo, "--out", str(out)).exit_code == 0
+    first = inodes(out)
+    assert build(fresh_repo, "--out", str(out)).exit_code == 0
+    again = inodes(out)
+    written = {p for p in first if again.get(p) != first[p]}
+    # nothing changed: only what is always written is written again
+    assert written == {"data.json", MANIFEST, MARKER, "style.css"}
+
+    text = fresh_repo.read("deals/beta.md").replace("due: 2026-12-18", "due: 2026-12-21")
+    fresh_repo.write("deals/beta.md", text)
+    fresh_repo.commit("Beta: a step slips", "2026-11-03", author="Kim Lee")
+    assert build(fresh_repo, "--out", str(out)).exit_code == 0
+    after = inodes(out)
+    written = {p for p in again if after.get(p) != again[p]}
+    # the slip is in the week of 2026-11-03: beta's pages, the dashboards and that week's
+    # review are rendered again; alpha's pages, earlier weeks' reviews and the rules are not
+    assert {"index.html", "weeks/index.html", "deals/beta/index.html"} <= written
+    assert {p for p in written if p.startswith(("deals/alpha/", "rules/"))} == set()
+    weeks = sorted(p for p in again if p.startswith("weeks/2026-W"))
+    assert [p for p in weeks if p in written] == ["weeks/2026-W45.html"]
+    fresh = tmp_path / "fresh"
+    assert build(fresh_repo, "--out", str(fresh), "--no-cache").exit_code == 0
+    assert files_of(out) == files_of(fresh)  # reused pages make the same site
+
+    fresh_repo.write(
+        "site_templates/review_week.html",
+        "{% extends 'base.html' %}{% block main %}NEW WEEK{% endblock %}",
+    )
+    assert build(fresh_repo, "--out", str(out)).exit_code == 0
+    assert "NEW WEEK" in (out / weeks[0]).read_text(encoding="utf-8")
 
 
 def test_builds_outside_git_from_the_files(tmp_path: Path) -> None:
