@@ -218,7 +218,7 @@ class Deal:
         owner = self.person(milestone.owner)
         return owner.side if owner else None
 
-    @property
+    @functools.cached_property
     def customer_people(self) -> tuple[Person, ...]:
         return tuple(p for p in self.people if p.is_customer)
 

@@ -331,7 +331,13 @@ def has_internal_step(deal: Deal, item: InternalStep) -> bool:
 
 
 def missing_internal_steps(deal: Deal, config: Config) -> list[InternalStep]:
-    return [item for item in config.internal_steps if not has_internal_step(deal, item)]
+    """The checklist's steps `deal` has no row for (computed once per deal and checklist)."""
+    memo = deal.__dict__.get("_missing_internal")
+    if memo is None or memo[0] is not config.internal_steps:
+        found = [item for item in config.internal_steps if not has_internal_step(deal, item)]
+        memo = (config.internal_steps, found)
+        deal.__dict__["_missing_internal"] = memo  # a frozen dataclass keeps a __dict__
+    return list(memo[1])
 
 
 @finding("MAP208")
@@ -537,9 +543,42 @@ def plan_size(ctx: Context) -> Iterator[Finding]:
         )
 
 
+# The findings that look only at the deal and the settings, not at the day, the confirmations'
+# coverage or the history: a deal (immutable) judged on many days is judged on these once.
+STATIC = frozenset(
+    {
+        "MAP201",
+        "MAP202",
+        "MAP204",
+        "MAP206",
+        "MAP207",
+        "MAP208",
+        "MAP209",
+        "MAP210",
+        "MAP215",
+        "MAP216",
+        "MAP217",
+    }
+)
+
+
+def _static_findings(ctx: Context) -> dict[str, list[Finding]]:
+    """The STATIC findings of `ctx.deal` under `ctx.config`, computed once per deal object."""
+    memo = ctx.deal.__dict__.get("_static_findings")
+    if memo is None or memo[0] is not ctx.config:
+        found = {code: list(FINDINGS[code](ctx)) for code in STATIC if code in FINDINGS}
+        memo = (ctx.config, found)
+        ctx.deal.__dict__["_static_findings"] = memo  # a frozen dataclass keeps a __dict__
+    return memo[1]
+
+
 def run_findings(ctx: Context) -> Iterator[Finding]:
     """Every registered finding whose severity is not `off`, in code order."""
+    static = _static_findings(ctx)
     for code in sorted(FINDINGS):
         if ctx.config.severity.get(code) == "off":
             continue
-        yield from FINDINGS[code](ctx)
+        if code in static:
+            yield from static[code]
+        else:
+            yield from FINDINGS[code](ctx)
