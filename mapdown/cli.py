@@ -510,6 +510,7 @@ def _build(
     *,
     no_cache: bool,
     allow_shallow: bool,
+    jobs: int | None = None,
 ) -> Any:
     """Build the site of the workspace's repository (default `_site/` at its root)."""
     from mapdown.site import build_site, preflight, show_progress
@@ -525,6 +526,7 @@ def _build(
         repo=repo,
         base_url=base_url,
         show=show_progress(),
+        jobs=jobs,
     )
 
 
@@ -545,12 +547,19 @@ out_option = click.option(
     default=None,
     help="Where the site is published (https://…/), for canonical links and the calendar's URL.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that compute and render changed deals (default: one per usable CPU).",
+)
 @config_option
 @with_history_options
 def build(
     out: Path | None,
     as_of: dt.date | None,
     base_url: str | None,
+    jobs: int | None,
     config_file: Path | None,
     no_cache: bool,
     allow_shallow: bool,
@@ -564,7 +573,9 @@ def build(
     from mapdown.check import display_path
 
     ws = workspace(config_file)
-    result = _build(ws, out, as_of, base_url, no_cache=no_cache, allow_shallow=allow_shallow)
+    result = _build(
+        ws, out, as_of, base_url, no_cache=no_cache, allow_shallow=allow_shallow, jobs=jobs
+    )
     shown = display_path(result.out, ws.cwd)
     click.echo(
         f"Built {result.pages} pages for {result.deals} deal{'s' * (result.deals != 1)} "

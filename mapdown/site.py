@@ -267,6 +267,66 @@ def read_manifest(site: Path, part: str = "deals") -> dict[str, str]:
     return {k: v for k, v in made.items() if isinstance(k, str) and isinstance(v, str)}
 
 
+BATCH = 16  # deals per worker computed and rendered between two forks
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def preload(history: Any) -> None:
+    """Read every version of a deal's history into memory (`extra`), so that a forked worker
+    never touches the git reader or the cache it shares with its parent."""
+    if history.loader is None:
+        return
+    for state in history.states:
+        blob = state.blob
+        if blob is None or state.error is not None or blob in history.extra:
+            continue
+        data = history.loader(blob)
+        if "error" not in data:
+            history.extra[blob] = data
+
+
+def _fork(work: Callable[[], dict[str, Any]]) -> tuple[int, int]:
+    """Run `work` in a forked child; its pid and the pipe its JSON answer comes back on."""
+    read, send = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 0
+        try:
+            os.close(read)
+            try:
+                answer: Any = ["ok", work()]
+            except click.ClickException as exc:
+                answer = ["error", exc.format_message()]
+            except BaseException as exc:
+                answer = ["error", f"internal error in a build worker: {exc!r}"]
+            with os.fdopen(send, "w", encoding="utf-8") as out:
+                json.dump(answer, out, ensure_ascii=False)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(send)
+    return pid, read
+
+
+def _collect(pid: int, read: int) -> tuple[str, Any]:
+    """A forked worker's answer: ("ok", value) or ("error", message)."""
+    with os.fdopen(read, "r", encoding="utf-8") as source:
+        text = source.read()
+    _, status = os.waitpid(pid, 0)
+    try:
+        kind, value = json.loads(text)
+    except ValueError:
+        return "error", f"a build worker stopped without an answer (status {status})"
+    return str(kind), value
+
+
 def _digest(value: Any) -> str:
     """A name for plain data (its JSON)."""
     text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
@@ -401,19 +461,37 @@ def code_fingerprint() -> str:
 class DealPart:
     """One deal as the site shows it: what the pages across deals need of it (`slim`), the key
     that names everything it was made from, and its whole JSON (`deals/<id>/data.json`), which
-    is read from the cache or made only when the deal's pages are rendered, not reused."""
+    is read from the cache or made only when the deal's pages are rendered, not reused.
+
+    A deal whose data must be computed carries its `item` (its file, findings and history);
+    its `slim` is known once `text` is, and `keep` stores both in the cache.
+    """
 
     def __init__(
-        self, id: str, slim: dict[str, Any], key: str, text: str | Callable[[], str]
+        self,
+        id: str,
+        slim: dict[str, Any] | None,
+        key: str,
+        text: str | Callable[[], str],
+        item: DealInput | None = None,
+        keep: Callable[[DealPart], None] | None = None,
     ) -> None:
         self.id = id
-        self.slim = slim
+        self._slim = slim
         self.key = key
         self._text = text
+        self.item = item
+        self.keep = keep
 
     @functools.cached_property
     def text(self) -> str:
         return self._text if isinstance(self._text, str) else self._text()
+
+    @property
+    def slim(self) -> dict[str, Any]:
+        if self._slim is None:
+            self._slim = slim(self.data)
+        return self._slim
 
     @functools.cached_property
     def data(self) -> dict[str, Any]:
@@ -484,22 +562,29 @@ def iter_deals(
             return hit["text"]
         return compute(path)  # a damaged entry: made again
 
+    def keep(part: DealPart) -> None:
+        if cache is not None:
+            cache.put("site_deals", part.key, {"slim": part.slim})
+            cache.put("site_deals", part.key + TEXT_KEY, {"text": part.text})
+
     order = sorted(files, key=lambda p: (p.name.removesuffix(".md"), str(p)))
     with progress(order, "Building the site", show) as bar:
         for path in bar:
-            hit = hits.get(keys[path])
             if path in cached:
-                slimmed = hit["slim"]
+                slimmed = hits[keys[path]]["slim"]
                 did = _valid(SLUG, slimmed["id"], "deal id")
                 yield DealPart(did, slimmed, keys[path], functools.partial(cached_text, path))
                 continue
-            part = DealPart("", {}, keys[path], compute(path))
-            part.id = part.data["id"]
-            part.slim = slim(part.data)
-            if cache is not None:
-                cache.put("site_deals", keys[path], {"slim": part.slim})
-                cache.put("site_deals", keys[path] + TEXT_KEY, {"text": part.text})
-            yield part
+            item = by_path.pop(path, None) or gather(root, config, as_of, repo, [path])[0]
+            did = _valid(SLUG, item.deal.id, "deal id")
+            text = functools.partial(_deal_text, item, as_of, config)
+            yield DealPart(did, None, keys[path], text, item, keep)
+
+
+def _deal_text(item: DealInput, as_of: dt.date, config: Config) -> str:
+    from mapdown.sitedata import deal_data
+
+    return deal_json(deal_data(item, as_of, config))
 
 
 TEXT_KEY = ":text"  # a deal's whole JSON is kept apart from its summary, read only when needed
@@ -856,8 +941,10 @@ class Site:
         as_of: dt.date,
         config: Config,
         base_url: str | None,
+        jobs: int = 1,
     ) -> None:
         self.env = env
+        self.jobs = max(1, jobs)
         self.as_of = as_of
         self.config = config
         self.base_url = base_url
@@ -927,19 +1014,27 @@ class Site:
                 "config": _config_name(self.config),
             }
         )
-        deals, keys = [], {}
+        deals: list[dict[str, Any]] = []
+        keys: dict[str, str] = {}
+        batch: list[DealPart] = []
         for part in parts:
             did = _valid(SLUG, part.id, "deal id")
             keys[did] = hashlib.sha1(
                 f"{part.key}|{templates}".encode(), usedforsecurity=False
             ).hexdigest()
             old = previous / "deals" / did if previous is not None else None
+            if part.item is not None:  # computed, then rendered: in parallel, a batch at a time
+                batch.append(part)
+                if len(batch) >= BATCH * max(1, self.jobs):
+                    deals.extend(self.compute_pages(write, batch))
+                    batch = []
+                continue
             if old is not None and made.get(did) == keys[did] and old.is_dir():
                 write.link_tree(old, f"deals/{did}")
             else:
-                self.deal_pages(write, part.data)
-                write(f"deals/{did}/data.json", part.text)
+                self.write_deal(write, part)
             deals.append(part.slim)
+        deals.extend(self.compute_pages(write, batch))
         data = assemble(deals, self.as_of, self.config)
         listed = _digest(sorted(keys.items()))  # the deals and what each was made from
         stale = self._stale_dashboards(listed)
@@ -966,6 +1061,74 @@ class Site:
         }
         write(MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         return len(deals)
+
+    def write_deal(self, write: Writer, part: DealPart) -> dict[str, Any]:
+        """The deal's pages and its data.json; its summary."""
+        self.deal_pages(write, part.data)
+        write(f"deals/{part.id}/data.json", part.text)
+        return part.slim
+
+    def compute_pages(self, write: Writer, batch: list[DealPart]) -> list[dict[str, Any]]:
+        """Compute and render the deals of `batch`, shared between this process and forked
+        workers (each deal's pages are its own files); each deal's summary, and each deal
+        kept in the cache by this process."""
+        if not batch:
+            return []
+        jobs = min(self.jobs, len(batch)) if hasattr(os, "fork") else 1
+        if jobs <= 1:
+            out = []
+            for part in batch:
+                out.append(self.write_deal(write, part))
+                if part.keep is not None:
+                    part.keep(part)
+                del part.data, part.text  # a deal's data is let go once its pages are written
+            return out
+        for part in batch:  # what a worker must not read itself: git and the cache are ours
+            if part.item is not None and part.item.history is not None:
+                preload(part.item.history)
+        shares = [batch[i::jobs] for i in range(jobs)]
+        workers = [_fork(functools.partial(self._work, write, share)) for share in shares[1:]]
+        answers = []
+        try:
+            done = self._render_share(write, shares[0])
+        finally:  # every worker is waited for, even when this share failed
+            answers = [_collect(pid, read) for pid, read in workers]
+        results = {part.id: (part.slim, part.text) for part in done}
+        for status, payload in answers:
+            if status != "ok":
+                raise MapdownError(payload)
+            write.files += payload["files"]
+            write.pages += payload["pages"]
+            for did, slimmed, text in payload["deals"]:
+                results[did] = (slimmed, text)
+        out = []
+        for part in batch:
+            part._slim, part.text = results[part.id]
+            if part.keep is not None:
+                part.keep(part)
+            out.append(part.slim)
+            del part.text
+        return out
+
+    def _render_share(self, write: Writer, share: list[DealPart]) -> list[DealPart]:
+        for part in share:
+            self.write_deal(write, part)
+            part.__dict__.pop("data", None)
+        return share
+
+    def _work(self, write: Writer, share: list[DealPart]) -> dict[str, Any]:
+        """A forked worker's share: its deals rendered; their summaries, texts and counts."""
+        files, pages = write.files, write.pages
+        for part in share:
+            assert part.item is not None
+            if part.item.history is not None:
+                part.item.history.loader = None  # everything it needs was read before the fork
+        done = self._render_share(write, share)
+        return {
+            "files": write.files - files,
+            "pages": write.pages - pages,
+            "deals": [[p.id, p.slim, p.text] for p in done],
+        }
 
     def _stale_dashboards(self, listed: str) -> bool:
         return any(not self._reusable(s.page, _digest([listed, s.key])) for s in SORTS)
@@ -1203,18 +1366,20 @@ def build_site(
     repo: RepoHistory | None,
     base_url: str | None = None,
     show: bool = False,
+    jobs: int | None = None,
 ) -> BuildResult:
     """Check every deal, gather its data and history, render the site and swap it in.
 
     `repo` is the repository's deal history (None, or one that is not available, outside
     git). Raises MapdownError (a deal has errors: the same messages as `check`) or
     UsageProblem (an output folder that must not be replaced); the previous site is then
-    untouched.
+    untouched. `jobs` processes compute and render the deals whose data changed (default:
+    one per usable CPU).
     """
     root = root.resolve()
     target, base = preflight(root, config, out, base_url)
     config = replace(config, base_url=base)
-    site = Site(make_environment(root), as_of, config, base)
+    site = Site(make_environment(root), as_of, config, base, jobs or usable_cpus())
     previous = target if (target / MARKER).is_file() else None
     deals = 0
 

@@ -410,6 +410,18 @@ def test_two_builds_are_byte_identical(site_repo: GitRepo, built: Path, tmp_path
         assert first[rel] == second[rel], rel
 
 
+def test_worker_processes_make_the_same_site(site_repo: GitRepo, tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert build(site_repo, "--out", str(one), "--no-cache", "--jobs", "1").exit_code == 0
+    result = build(site_repo, "--out", str(two), "--no-cache", "--jobs", "2")
+    assert result.exit_code == 0, result.stderr
+    assert files_of(one) == files_of(two)
+    assert result.output == invoke(
+        ["build", "--as-of", AS_OF, "--out", str(one), "--no-cache", "--jobs", "1"],
+        site_repo.root,
+    ).output.replace(str(one.name), str(two.name))  # the same count of pages
+
+
 def test_uncommitted_changes_do_not_make_the_build_depend_on_the_clock(
     fresh_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -501,6 +513,26 @@ def test_a_failure_while_rendering_leaves_the_previous_site(
     result = build(fresh_repo, "--out", str(out))
     assert result.exit_code == 1
     assert "share.html" in result.stderr and "template error" in result.stderr
+    assert files_of(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["repo", "site"]
+
+
+def test_a_failure_in_a_worker_process_leaves_the_previous_site(
+    fresh_repo: GitRepo, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    assert build(fresh_repo, "--out", str(out)).exit_code == 0
+    before = files_of(out)
+    # with two processes, alpha is rendered here and beta by a forked worker
+    fresh_repo.write(
+        "site_templates/share.html",
+        "{% extends 'base.html' %}{% block main %}"
+        "{% if deal.id == 'beta' %}{{ deal.no_such_key.x }}{% endif %}{% endblock %}",
+    )
+    result = build(fresh_repo, "--out", str(out), "--jobs", "2")
+    assert result.exit_code == 1
+    assert "share.html: cannot render deals/beta/share.html" in result.stderr
+    assert "Traceback" not in result.stderr
     assert files_of(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repo", "site"]
 
