@@ -655,6 +655,7 @@ def _date(value: Any) -> dt.date | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def fmt_day(value: Any) -> str:
     """`2026-12-01` → `Tue 1 Dec 2026`; anything else as given (— for nothing)."""
     day = _date(value)
@@ -680,6 +681,7 @@ def fmt_signed(value: Any, unit: str = "") -> str:
 # Small pieces of HTML the pages use hundreds of times: Python, as Jinja macros are slow.
 
 
+@functools.lru_cache(maxsize=4096)
 @functools.lru_cache(maxsize=4096)
 def html_day(value: Any) -> Markup:
     """A date as `<time>`; — for nothing."""
