@@ -11,7 +11,7 @@ import functools
 import os
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import yaml
 
 from mapdown.diagnostics import Diagnostic, Pos
 from mapdown.fastyaml import load_block_subset
-from mapdown.model import DEAL, Deal, build_deal
+from mapdown.model import DEAL, SIDES, STATUSES, TRACKS, Deal, build_deal
 from mapdown.spec import (
     INVALID,
     PLAIN_TAG,
@@ -678,11 +678,19 @@ def _compose_past(front: str) -> yaml.Node:
     return node
 
 
-def quick_data(text: str, line_cache: dict[str, Any] | None = None) -> dict[str, Any]:
+def quick_data(
+    text: str, line_cache: dict[str, Any] | None = None, item_cache: dict[Any, Any] | None = None
+) -> dict[str, Any]:
     """A past version's front matter as plain JSON-safe data (dates as ISO text).
 
     Faster than `parse_text` (no positions, no messages) and lenient where history can afford to
     be (unknown keys are ignored); what it cannot read raises QuickParseError.
+
+    `line_cache` and `item_cache` are dicts the caller keeps across calls (for example while
+    reading every version of a repository's deal files); they only save time. With
+    `item_cache`, a person, step or review read before (the same keys and values in the same
+    order) is not checked again: its earlier result, the same object, is used. Results may so
+    share their inner dicts and lists: treat them as read-only.
     """
     text = text.removeprefix(BOM)
     if not text.startswith("---"):
@@ -708,43 +716,78 @@ def quick_data(text: str, line_cache: dict[str, Any] | None = None) -> dict[str,
         ("title", "customer", "go_live", "people", "milestones"),
         tuple(_DATE_KEYS),
     )
-    from mapdown.model import SIDES, STATUSES, TRACKS
-
     if not isinstance(data["people"], list) or not isinstance(data["milestones"], list):
         raise QuickParseError("people and milestones must be lists")
-    people = [_clean(p, f"person {i + 1}", ("name", "side")) for i, p in enumerate(data["people"])]
-    milestones = []
-    for i, m in enumerate(data["milestones"]):
-        m = _clean(
-            m,
-            f"milestone {i + 1}",
-            ("id", "step", "track", "owner", "due", "exit"),
-            _MILESTONE_DATES,
-        )
-        if m["track"] not in TRACKS or m.get("status", "planned") not in STATUSES:
-            raise QuickParseError(f"milestone {i + 1} has an unknown track or status")
-        after = m.get("after", [])
-        m["after"] = after if isinstance(after, list) else [after]
-        milestones.append({k: v for k, v in m.items() if k in _MILESTONE_KEYS})
+    memo = item_cache if item_cache is not None else {}
+    people = [_memo(memo, "p", p, i, _quick_person) for i, p in enumerate(data["people"])]
+    milestones = [
+        _memo(memo, "m", m, i, _quick_milestone) for i, m in enumerate(data["milestones"])
+    ]
     if any(p["side"] not in SIDES for p in people):
         raise QuickParseError("a person has an unknown side")
     reviews = [
-        _clean(r, f"review {i + 1}", ("date", "with"), ("date",))
-        for i, r in enumerate(data.get("reviews") or [])
+        _memo(memo, "r", r, i, _quick_review) for i, r in enumerate(data.get("reviews") or [])
     ]
     out = {
         k: data[k]
         for k in ("title", "customer", "go_live", "deadline", "deadline_reason", "close")
         if k in data
     }
-    out["people"] = [{k: v for k, v in p.items() if k in _PERSON_KEYS} for p in people]
+    out["people"] = people
     out["milestones"] = milestones
-    out["reviews"] = [
-        {k: v for k, v in r.items() if k in ("date", "with", "note")} for r in reviews
-    ]
+    out["reviews"] = reviews
     if len({m["id"] for m in milestones}) != len(milestones):
         raise QuickParseError("two milestones share an id")
     return out
+
+
+def _memo(
+    memo: dict[Any, Any],
+    kind: str,
+    item: Any,
+    i: int,
+    read: Callable[[Any, int], dict[str, Any]],
+) -> dict[str, Any]:
+    """`read(item, i)`, remembered in `memo` under the item's content (successes only: an
+    error's message names the item's position)."""
+    if type(item) is not dict:
+        return read(item, i)
+    try:
+        key: Any = (kind, *item.items())
+        hit = memo.get(key)
+    except TypeError:  # a list value (`after: [a, b]`): as a tuple, lists being the only
+        try:  # sequences the parsers give
+            key = (kind, *((k, tuple(v) if type(v) is list else v) for k, v in item.items()))
+            hit = memo.get(key)
+        except TypeError:  # a nested mapping or list: not remembered
+            return read(item, i)
+    if hit is None:
+        hit = memo[key] = read(item, i)
+    return hit
+
+
+def _quick_person(p: Any, i: int) -> dict[str, Any]:
+    p = _clean(p, f"person {i + 1}", ("name", "side"))
+    return {k: v for k, v in p.items() if k in _PERSON_KEYS}
+
+
+def _quick_milestone(m: Any, i: int) -> dict[str, Any]:
+    m = _clean(
+        m,
+        f"milestone {i + 1}",
+        ("id", "step", "track", "owner", "due", "exit"),
+        _MILESTONE_DATES,
+    )
+    if m["track"] not in TRACKS or m.get("status", "planned") not in STATUSES:
+        raise QuickParseError(f"milestone {i + 1} has an unknown track or status")
+    after = m.get("after", [])
+    m["after"] = after if isinstance(after, list) else [after]
+    return {k: v for k, v in m.items() if k in _MILESTONE_KEYS}
+
+
+def _quick_review(r: Any, i: int) -> dict[str, Any]:
+    r = _clean(r, f"review {i + 1}", ("date", "with"), ("date",))
+    return {k: v for k, v in r.items() if k in ("date", "with", "note")}
 
 
 _PERSON_KEYS = ("name", "side", "role", "title", "email")

@@ -361,3 +361,39 @@ def test_read_file_never_raises_on_any_bytes(tmp_path_factory, data, at):
         assert result.ok != bool(result.diagnostics)
         if not result.ok:
             assert all(d.line >= 1 and d.col >= 1 for d in result.diagnostics)
+
+
+def test_quick_data_with_remembered_items_reads_every_version_the_same():
+    """Versions read with the caches kept across them give what each gives alone, errors too
+    (the first problem in the file's order, whichever items were seen before)."""
+    base = (DATA / "history" / "base.md").read_text(encoding="utf-8")
+    edits = [
+        ("owner: Ana Silva", "owner: Ben Ode"),
+        ("side: vendor", "side: alien"),  # a person's side: reported after the steps
+        ("track: technical", "track: nowhere"),
+        ("due: 2026-11-13", "due: 2026-13-01"),
+        ("exit: Pilot results report", "exit: Pilot results report\n    after: [legal-review]"),
+        ("exit: Pilot results report", "exit: Pilot results report\n    after: legal-review"),
+        ("  - id: pilot", "  - id: security-review"),
+        ("  - name: Ana Silva", "  - Ana Silva"),
+        ("role: champion", "role: champion\n    notes:\n      a: b"),
+    ]
+    texts = [base]
+    for i, (old, new) in enumerate(edits):
+        texts.append(base.replace(old, new, 1))
+        texts.append(texts[-1].replace(edits[i - 1][0], edits[i - 1][1], 1))
+
+    def read(text: str, *caches: dict) -> object:
+        try:
+            return quick_data(text, *caches)
+        except QuickParseError as exc:
+            return f"error: {exc}"
+
+    alone = [read(t) for t in texts]
+    lines: dict = {}
+    items: dict = {}
+    for _ in range(2):
+        assert [read(t, lines, items) for t in texts] == alone
+    assert any(isinstance(a, str) for a in alone) and any(isinstance(a, dict) for a in alone)
+    first, again = quick_data(base, lines, items), quick_data(base, lines, items)
+    assert first == again and first["milestones"][0] is again["milestones"][0]  # shared
