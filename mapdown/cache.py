@@ -41,7 +41,10 @@ class Cache:
 
     def __init__(self, folder: Path | None) -> None:
         self._db: sqlite3.Connection | None = None
+        self._path: Path | None = None
         self._pending: dict[str, dict[str, bytes]] = {t: {} for t in TABLES}
+        # In a forked worker: the entries its parent had not written yet (read, never written)
+        self._inherited: dict[str, dict[str, bytes]] = {t: {} for t in TABLES}
         if folder is None:
             return
         try:
@@ -49,7 +52,8 @@ class Cache:
             ignore = folder / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# mapdown's cache: safe to delete\n*\n", encoding="utf-8")
-            self._db = self._open(folder / f"cache-v{VERSION}.sqlite")
+            self._path = folder / f"cache-v{VERSION}.sqlite"
+            self._db = self._open(self._path)
         except (OSError, sqlite3.Error):
             self._db = None  # no cache this run; everything still works, only slower
 
@@ -79,11 +83,13 @@ class Cache:
         found: dict[str, Any] = {}
         if self._db is None:
             return found
-        pending = self._pending[table]
+        pending, inherited = self._pending[table], self._inherited[table]
         wanted = []
         for key in keys:  # written this run but not flushed yet
             if key in pending:
                 found[key] = _unpack(pending[key])
+            elif key in inherited:
+                found[key] = _unpack(inherited[key])
             else:
                 wanted.append(key)
         try:
@@ -106,6 +112,41 @@ class Cache:
     def put(self, table: str, key: str, value: Any) -> None:
         if self._db is not None:
             self._pending[table][key] = _pack(value)
+
+    def put_many(self, table: str, items: Iterable[tuple[str, Any]]) -> None:
+        if self._db is not None:
+            self._pending[table].update((key, _pack(value)) for key, value in items)
+
+    # -- a forked worker's entries, written by its parent
+
+    def in_child(self) -> None:
+        """Call in a forked process: a connection of its own (SQLite connections must not cross
+        a fork), and what the parent had not written yet kept for reading only, so that
+        `take_pending` returns only what this process adds."""
+        if self._db is None or self._path is None:
+            return
+        try:
+            self._db = sqlite3.connect(self._path)
+        except sqlite3.Error:
+            self._db = None
+            return
+        for table in TABLES:
+            self._inherited[table].update(self._pending[table])
+            self._pending[table] = {}
+
+    def take_pending(self) -> dict[str, dict[str, bytes]]:
+        """The entries added since `in_child`, packed (they leave this cache)."""
+        out = {t: rows for t, rows in self._pending.items() if rows}
+        self._pending = {t: {} for t in TABLES}
+        return out
+
+    def add_pending(self, entries: dict[str, dict[str, bytes]]) -> None:
+        """Entries a worker packed (`take_pending`), to be written with this cache's own."""
+        if self._db is None:
+            return
+        for table, rows in entries.items():
+            if table in self._pending:
+                self._pending[table].update(rows)
 
     def flush(self) -> None:
         if self._db is None:

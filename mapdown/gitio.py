@@ -102,6 +102,7 @@ def read_log(
     folder: str,
     since: str | None = None,
     each: Callable[[LogEntry], None] | None = None,
+    written: threading.Event | None = None,
 ) -> list[LogEntry]:
     """Every first-parent commit of `rev` (after `since`) that changed `folder`, oldest first.
 
@@ -109,6 +110,8 @@ def read_log(
     the merge. Renames are detected (`-M`) so a file keeps its history under its new name.
     The output is read as git writes it: `each` sees every entry (newest first) as soon as it
     is complete, so the caller can work on it while git walks the rest of the history.
+    `written` is set as soon as git has written the whole log (the entries may still be
+    waiting to be read): then there is a core free again.
     """
     span = f"{since}..{rev}" if since else rev
     command = [
@@ -137,6 +140,8 @@ def read_log(
         assert proc.stdout is not None
         for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):  # type: ignore[union-attr]
             chunks.put(chunk)
+        if written is not None:
+            written.set()
         chunks.put(None)
 
     reader = threading.Thread(target=pump, daemon=True)

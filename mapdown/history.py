@@ -27,9 +27,12 @@ import bisect
 import datetime as dt
 import hashlib
 import json
+import marshal
 import os
+import sys
+import threading
 import zoneinfo
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -57,6 +60,7 @@ from mapdown.parse import QuickParseError, deal_from_data, plain_data, quick_dat
 from mapdown.rules import recorded_confirmation
 
 TIMELINE_VERSION = 1  # bump when the events or tracks computed from the same versions change
+MIN_FORK = 64  # deals to work on before a second process is worth its start
 
 SHALLOW_HELP = (
     "this is a shallow clone, so the history of the deals is incomplete and confirmations "
@@ -456,21 +460,42 @@ def _usable(data: Any) -> bool:
 
 
 class BlobStore:
-    """Parsed versions by blob id: from the cache, else read once from git and parsed."""
+    """Parsed versions by blob id: from the cache, else read once from git and parsed.
+
+    Every version read is kept for the run (its people, steps and reviews shared with the
+    versions that have the same ones, so a version costs about 1.5 KB). A version parsed this
+    run is written to the cache by `save`: when its deal's timeline is made, or at the end.
+    """
 
     def __init__(self, repo: git.Repo | None, cache: Cache, texts: dict[str, str]) -> None:
         self._repo = repo
         self._cache = cache
         self._texts = texts  # versions not in git (the working tree)
         self._reader: BlobReader | None = None
-        # Successive versions of a deal share almost every line; the block-subset parser
-        # remembers each distinct line's reading. Bounded, so memory stays flat.
+        self._parsed: dict[str, dict[str, Any]] = {}
+        self._unsaved: dict[str, None] = {}  # parsed this run, not in the cache yet (in order)
+        # Successive versions of a deal share almost every line, and most people and steps;
+        # the parsers remember each distinct line's and item's reading. Bounded, so memory
+        # stays flat.
         self._lines: dict[str, Any] = {}
+        self._items: dict[Any, Any] = {}
 
     def get_many(self, blobs: Sequence[str]) -> dict[str, dict[str, Any]]:
-        cached = self._cache.get_many("blobs", blobs)
-        found = {b: data for b, data in cached.items() if _usable(data)}  # else parsed again
-        missing = [b for b in blobs if b not in found]
+        parsed = self._parsed
+        found: dict[str, dict[str, Any]] = {}
+        missing = []
+        for blob in blobs:
+            data = parsed.get(blob)
+            if data is None:
+                missing.append(blob)
+            else:
+                found[blob] = data
+        if not missing:
+            return found
+        for blob, data in self._cache.get_many("blobs", missing).items():
+            if _usable(data):  # else parsed again
+                found[blob] = parsed[blob] = data
+        missing = [b for b in missing if b not in found]
         texts = {b: self._texts[b] for b in missing if b in self._texts}
         from_git = [b for b in missing if b not in texts]
         if from_git and self._repo is not None:
@@ -479,6 +504,7 @@ class BlobStore:
             for blob, raw in self._reader.read(from_git):
                 if raw is not None:
                     texts[blob] = raw.decode("utf-8", "replace")
+        keep = self._cache.enabled
         for blob in missing:
             text = texts.get(blob)
             if text is None:
@@ -486,23 +512,55 @@ class BlobStore:
                 continue
             if len(self._lines) > 200_000:
                 self._lines.clear()
+            if len(self._items) > 100_000:
+                self._items.clear()
             try:
-                found[blob] = quick_data(text, self._lines)
+                data = quick_data(text, self._lines, self._items)
             except QuickParseError as exc:
-                found[blob] = {"error": str(exc)}
-            self._cache.put("blobs", blob, found[blob])
+                data = {"error": str(exc)}
+            found[blob] = parsed[blob] = data
+            if keep:
+                self._unsaved[blob] = None
         return found
+
+    def save(self, blobs: Iterable[str | None] | None = None) -> None:
+        """Write the versions parsed this run (among `blobs`, or all) to the cache."""
+        if not self._unsaved:
+            return
+        unsaved = self._unsaved
+        if blobs is None:
+            chosen = list(unsaved)
+        else:
+            chosen = [b for b in dict.fromkeys(blobs) if b is not None and b in unsaved]
+        self._cache.put_many("blobs", ((b, self._parsed[b]) for b in chosen))
+        for blob in chosen:
+            del unsaved[blob]
+
+    def saved_elsewhere(self, blobs: Iterable[str]) -> None:
+        """These versions were written to the cache by a worker: not to be written again."""
+        for blob in blobs:
+            self._unsaved.pop(blob, None)
+
+    def in_child(self) -> None:
+        """Call in a forked process: it reads git through a reader of its own."""
+        self._reader = None  # the parent's pipes stay the parent's: not closed, not used
 
     def get(self, blob: str) -> dict[str, Any]:
         return self.get_many([blob])[blob]
 
-    def prefetcher(self, folder: str, batch: int = 256) -> Callable[[LogEntry | None], None]:
-        """A log callback that parses (and caches) the deal versions it sees, in batches;
-        call it with None at the end for the last batch."""
+    def prefetcher(
+        self, folder: str, batch: int = 256, until: threading.Event | None = None
+    ) -> Callable[[LogEntry | None], None]:
+        """A log callback that parses (and keeps) the deal versions it sees, in batches; call
+        it with None at the end for the last batch. Once `until` is set it parses no more: the
+        rest are parsed when asked for (by then, possibly in two processes)."""
         seen: set[str] = set()
         pending: list[str] = []
 
         def take(entry: LogEntry | None) -> None:
+            if until is not None and until.is_set():
+                pending.clear()
+                return
             if entry is not None:
                 for change in entry.changes:
                     blob = change.blob
@@ -557,8 +615,51 @@ class RepoHistory:
     def text(self, blob: str) -> str | None:
         return self._store.text(blob) if self._store is not None else None
 
+    def map_deals(
+        self, paths: Sequence[str], work: Callable[[str], Any], min_fork: int | None = None
+    ) -> dict[str, Any]:
+        """`work(path)` for each deal path; with many, half of them in a forked process.
+
+        Each deal's work is its own (its history, its score), so where it runs changes no
+        result; a worker's results and cache entries come back to this process (marshal over
+        a pipe: plain data only), which writes the cache. `work` must return plain data
+        (dicts, lists, strings, numbers). If the worker fails, its share is done here.
+        """
+        least = MIN_FORK if min_fork is None else min_fork
+        if len(paths) < max(least, 2) or not hasattr(os, "fork") or _cores() < 2:
+            return {path: work(path) for path in paths}
+        ours, theirs = list(paths[0::2]), list(paths[1::2])
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: never returns
+            os.close(read_end)
+            _worker(self, theirs, work, write_end)
+        os.close(write_end)
+        try:
+            results = {path: work(path) for path in ours}
+        finally:
+            with os.fdopen(read_end, "rb") as pipe:
+                payload = pipe.read()
+            os.waitpid(pid, 0)
+        try:
+            theirs_done, entries = marshal.loads(payload)
+            if not isinstance(theirs_done, dict) or not isinstance(entries, dict):
+                raise ValueError("not a worker's answer")
+        except (EOFError, ValueError, TypeError):
+            theirs_done, entries = {}, {}  # the worker failed: its share is done here
+        if self.cache is not None:
+            self.cache.add_pending(entries)
+        if self._store is not None:
+            self._store.saved_elsewhere(entries.get("blobs", ()))
+        for path in theirs:
+            results[path] = theirs_done[path] if path in theirs_done else work(path)
+        return {path: results[path] for path in paths}
+
     def close(self) -> None:
         if self._store is not None:
+            self._store.save()
             self._store.close()
         if self.cache is not None:
             self.cache.close()
@@ -570,15 +671,44 @@ class RepoHistory:
         self.close()
 
 
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def _worker(repo: RepoHistory, paths: list[str], work: Callable[[str], Any], out: int) -> None:
+    """In a forked process: `work` on each path, the results and the cache entries made meanwhile
+    written to `out`; then exit at once (no cleanup: every resource is the parent's)."""
+    code = 1
+    try:
+        if repo.cache is not None:
+            repo.cache.in_child()
+        if repo._store is not None:
+            repo._store.in_child()
+        results = {path: work(path) for path in paths}
+        entries = repo.cache.take_pending() if repo.cache is not None else {}
+        payload = marshal.dumps((results, entries))
+        with os.fdopen(out, "wb") as pipe:
+            pipe.write(payload)
+        code = 0
+    except BaseException:  # the parent does this share itself
+        pass
+    finally:
+        os._exit(code)
+
+
 def _no_history(path: str) -> DealHistory:
     raise KeyError(path)
 
 
 def _is_deal(path: str, folder: str) -> bool:
     return (
-        path.startswith(folder + "/")
+        path.startswith(folder)
+        and path[len(folder) : len(folder) + 1] == "/"
         and path.endswith(".md")
-        and PurePosixPath(path).name.lower() != "readme.md"
+        and path.rpartition("/")[2].lower() != "readme.md"
     )
 
 
@@ -601,13 +731,14 @@ def _log(
         base, known = None, []  # none, or a damaged entry: read the whole log
     if base == head:
         return known
-    prefetch = store.prefetcher(folder) if cache.enabled else None
+    # Versions are parsed while git writes the log; those left when it is done are parsed
+    # when their deal is read (see `RepoHistory.map_deals`).
+    written = threading.Event()
+    prefetch = store.prefetcher(folder, until=written)
     if base is not None and continues(repo, base, head):
-        entries = known + read_log(repo, head, folder, since=base, each=prefetch)
+        entries = known + read_log(repo, head, folder, since=base, each=prefetch, written=written)
     else:
-        entries = read_log(repo, head, folder, each=prefetch)
-    if prefetch is not None:
-        prefetch(None)
+        entries = read_log(repo, head, folder, each=prefetch, written=written)
     cache.put("logs", folder, {"head": head, "entries": log_to_json(entries)})
     return entries
 
@@ -732,6 +863,7 @@ def read_history(
         if hit is None:
             _compute(history, store)
             cache.put("timelines", key, _to_cache(history))
+            store.save(blob for _, _, blob in versions[rel])
         return history
 
     result.deals = Histories(keys, make)

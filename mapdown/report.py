@@ -64,23 +64,32 @@ def score_all(
     notes: list[str] = []
     if repo.available:
         salt = f"{SCORE_VERSION}|{__version__}|{as_of}|{config_fingerprint(config)}"
-        for rel in sorted(repo.deals):
-            key = hashlib.sha1(
+        paths = sorted(repo.deals)
+        keys = {
+            rel: hashlib.sha1(
                 f"{salt}|{repo.deals.key(rel)}".encode(), usedforsecurity=False
             ).hexdigest()
-            hit = repo.cache.get("scores", key) if repo.cache else None
-            if not _usable_score(hit):  # none, or a damaged entry: computed again
-                hit = None
-            if hit is None:
-                history = repo.deals[rel]
-                deal = history.deal_as_of(as_of)
-                record = None
-                if deal is not None:  # else the deal did not exist yet on that day
-                    scored = score_deal(deal, as_of, config, history, history.upto(as_of))
-                    record = score_record(Scored(deal, rel, scored, history, history.partial))
-                hit = {"record": record, "notes": history.problems}
-                if repo.cache:
-                    repo.cache.put("scores", key, hit)
+            for rel in paths
+        }
+        cached = repo.cache.get_many("scores", keys.values()) if repo.cache else {}
+        hits = {rel: cached[keys[rel]] for rel in paths if _usable_score(cached.get(keys[rel]))}
+
+        def compute(rel: str) -> dict[str, Any]:  # none, or a damaged entry: computed again
+            history = repo.deals[rel]
+            deal = history.deal_as_of(as_of)
+            record = None
+            if deal is not None:  # else the deal did not exist yet on that day
+                scored = score_deal(deal, as_of, config, history, history.upto(as_of))
+                record = score_record(Scored(deal, rel, scored, history, history.partial))
+            hit = {"record": record, "notes": history.problems}
+            if repo.cache:
+                repo.cache.put("scores", keys[rel], hit)
+            return hit
+
+        # many deals to score (a cold cache): in two processes
+        hits.update(repo.map_deals([rel for rel in paths if rel not in hits], compute))
+        for rel in paths:
+            hit = hits[rel]
             notes.extend(hit["notes"])
             if hit["record"] is not None:
                 records.append(hit["record"])

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 import zlib
+import zoneinfo
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -1023,3 +1025,79 @@ def test_git_is_started_a_constant_number_of_times(
         assert len(started) <= 4, started
         counts[commits] = len(started)
     assert counts[3] == counts[6] == counts[9]
+
+
+# ---------------------------------------------------------------- 16. two processes
+
+
+def _varied_commits(repo: GitRepo, deals: int = 6) -> None:
+    """Deals whose steps slip, get confirmed and change hands, one commit per change."""
+    texts = {
+        f"deals/deal-{i}.md": BASE.replace("title: Acme Freight", f"title: Deal {i}")
+        for i in range(deals)
+    }
+    for path, text in texts.items():
+        repo.write(path, text)
+    repo.commit("Add the deals", "2026-09-01")
+    day = dt.date(2026, 9, 2)
+    for i, path in enumerate(sorted(texts)):
+        texts[path] = set_key(texts[path], "pilot", "due", f"2026-11-{14 + i:02d}")
+        repo.write(path, texts[path])
+        repo.commit(f"Slip the pilot of {path}", day.isoformat())
+        day += dt.timedelta(days=1)
+        if i % 2:
+            texts[path] = confirm(texts[path], "pilot", "Ana Silva", f"Email {day}")
+            repo.write(path, texts[path])
+            repo.commit(f"Confirm the pilot of {path}", day.isoformat())
+            day += dt.timedelta(days=1)
+    repo.write("deals/deal-0.md", "---\ntitle: [broken\n---\n")  # a version that cannot be read
+    repo.commit("Break deal 0", day.isoformat())
+    repo.write("deals/deal-0.md", texts["deals/deal-0.md"])
+    repo.commit("Mend deal 0", (day + dt.timedelta(days=1)).isoformat())
+
+
+def test_many_deals_are_scored_in_two_processes_with_the_same_results(
+    gitrepo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mapdown.history
+
+    _varied_commits(gitrepo)
+    args = ("score", "--as-of", "2026-10-20", "--format", "json")
+    alone = md(gitrepo, *args, "--no-cache")
+    assert alone.exit_code == 0, alone.output + alone.stderr
+    assert "could not be read" in alone.stderr
+
+    monkeypatch.setattr(mapdown.history, "MIN_FORK", 2)  # fork for these six deals
+    monkeypatch.setattr(mapdown.history, "_cores", lambda: 2)
+    for extra in (("--no-cache",), ()):  # without a cache, then filling it
+        forked = md(gitrepo, *args, *extra)
+        assert (forked.exit_code, forked.output, forked.stderr) == (0, alone.output, alone.stderr)
+
+    # the worker's timelines, scores and parsed versions reached the cache
+    parses = _count_parses(monkeypatch)
+    warm = md(gitrepo, *args)
+    assert (warm.output, warm.stderr) == (alone.output, alone.stderr)
+    assert parses == []
+    other_day = md(gitrepo, "score", "--as-of", "2026-10-25", "--format", "json")
+    assert other_day.exit_code == 0
+    assert parses == []  # new scores from the cached timelines and versions
+
+    # a worker that fails: its share is done by the parent, with the same results
+    monkeypatch.setattr(mapdown.history, "_worker", lambda *a: os._exit(3))
+    shutil.rmtree(gitrepo.root / ".mapdown-cache")
+    failed = md(gitrepo, *args)
+    assert (failed.exit_code, failed.output, failed.stderr) == (0, alone.output, alone.stderr)
+
+
+def test_map_deals_runs_half_the_deals_in_a_worker(gitrepo: GitRepo) -> None:
+    from mapdown.history import read_history
+
+    _varied_commits(gitrepo)
+    with read_history(gitrepo.root, "deals", zoneinfo.ZoneInfo("UTC")) as repo:
+        paths = sorted(repo.deals)
+        pids = repo.map_deals(paths, lambda path: [os.getpid(), path], min_fork=2)
+        alone = repo.map_deals(paths, lambda path: [os.getpid(), path], min_fork=10**6)
+    assert list(pids) == paths  # in the order asked
+    assert [p for _, p in pids.values()] == paths
+    assert len({pid for pid, _ in pids.values()}) == 2
+    assert {pid for pid, _ in alone.values()} == {os.getpid()}
