@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import os
+import posixpath
 import re
 import shutil
 import sys
@@ -197,12 +198,22 @@ class Writer:
         self.folder = folder.resolve()
         self.files = 0
         self.pages = 0
+        self._made: set[str] = set()  # folders made so far
+
+    def target(self, rel: str) -> Path:
+        """Where `rel` goes, its folder made. The folder is new and holds no symbolic link
+        (none is ever written or linked into it), so a lexical check keeps every path inside."""
+        clean = posixpath.normpath(rel)
+        if clean in (".", "") or clean.startswith(("/", "../")) or clean == ".." or "\0" in rel:
+            raise MapdownError(f"internal error: the page path {rel!r} leaves the site folder")
+        folder = posixpath.dirname(clean)
+        if folder and folder not in self._made:
+            (self.folder / folder).mkdir(parents=True, exist_ok=True)
+            self._made.add(folder)
+        return self.folder / clean
 
     def __call__(self, rel: str, content: str | bytes | Iterable[str]) -> None:
-        target = (self.folder / rel).resolve()
-        if target == self.folder or not target.is_relative_to(self.folder):
-            raise MapdownError(f"internal error: the page path {rel!r} leaves the site folder")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = self.target(rel)
         if isinstance(content, bytes):
             target.write_bytes(content)
         elif isinstance(content, str):
@@ -220,10 +231,7 @@ class Writer:
 
     def link_file(self, source: Path, rel: str) -> None:
         """`source` (a file of the previous site) under `rel`, as a hard link or a copy."""
-        target = (self.folder / rel).resolve()
-        if target == self.folder or not target.is_relative_to(self.folder):
-            raise MapdownError(f"internal error: the page path {rel!r} leaves the site folder")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = self.target(rel)
         try:
             os.link(source, target)
         except OSError:

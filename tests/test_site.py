@@ -26,10 +26,12 @@ from gitrepo import GitRepo
 
 from mapdown.check import find_root
 from mapdown.config import find_config, load_config
+from mapdown.errors import MapdownError
 from mapdown.history import read_history
 from mapdown.site import (
     MANIFEST,
     MARKER,
+    Writer,
     build_site,
     fmt_day,
     gather,
@@ -441,6 +443,18 @@ def test_uncommitted_changes_do_not_make_the_build_depend_on_the_clock(
 
 
 # ---------------------------------------------------------------- the output folder
+
+
+@pytest.mark.parametrize("rel", ["../x.html", "/tmp/x.html", "a/../../x.html", "", ".", "a/\0"])
+def test_the_writer_never_leaves_its_folder(tmp_path: Path, rel: str) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    write = Writer(site)
+    with pytest.raises(MapdownError, match="leaves the site folder"):
+        write(rel, "x")
+    write("deals/a/../b/index.html", "ok")  # inside, once made plain
+    assert (site / "deals/b/index.html").read_text(encoding="utf-8") == "ok"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["b", "deals", "index.html", "site"]
 
 
 @pytest.mark.parametrize("target", [".", "deals", "..", "deals/site", ".git/site"])
