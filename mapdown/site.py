@@ -45,7 +45,7 @@ from mapdown import __version__
 from mapdown.config import Config
 from mapdown.errors import MapdownError, UsageProblem
 from mapdown.history import RepoHistory
-from mapdown.sitedata import DealInput
+from mapdown.sitedata import DealInput, deal_risk, summary
 
 MARKER = ".mapdown-site"
 MANIFEST = ".mapdown-manifest.json"  # which data, templates and code made each deal's pages
@@ -64,8 +64,6 @@ TRACKS = ("technical", "business", "paper")
 PROGRESS_OVER = 20  # deals; fewer build in a moment and need no progress bar
 
 # A deal is at risk when any of these hold; the dashboard lists those deals first and says why.
-AT_RISK_SCORE = 70
-AT_RISK_RATE = 50.0
 
 STATE_LABELS = {
     "done": "done, with evidence",
@@ -498,7 +496,7 @@ class DealPart:
     @property
     def slim(self) -> dict[str, Any]:
         if self._slim is None:
-            self._slim = slim(self.data)
+            self._slim = summary(self.data)
         return self._slim
 
     @functools.cached_property
@@ -604,35 +602,6 @@ def _usable_slim(hit: Any) -> bool:
         and isinstance(hit.get("slim"), dict)
         and isinstance(hit["slim"].get("id"), str)
     )
-
-
-def slim(deal: dict[str, Any]) -> dict[str, Any]:
-    """What the dashboard and the weekly reviews need of a deal (its pages are written)."""
-    keep = ("id", "title", "customer", "go_live", "close", "weeks_left", "score", "weeks")
-    out = {k: deal[k] for k in keep}
-    out["last_change"] = deal["last_change"]
-    out["risk"] = _risk(deal)
-    out["countdown"] = [
-        {
-            **{
-                k: w[k]
-                for k in (
-                    "week",
-                    "sunday",
-                    "score",
-                    "score_change",
-                    "confirmation_rate",
-                    "rate_change",
-                    "weeks_to_go_live",
-                    "overdue",
-                    "unconfirmed",
-                )
-            },
-            "events": [{"kind": e["kind"]} for e in w["events"]],
-        }
-        for w in deal["countdown"]
-    ]
-    return out
 
 
 @contextmanager
@@ -837,22 +806,6 @@ def make_environment(root: Path) -> Environment:
     return env
 
 
-def _risk(deal: dict[str, Any]) -> list[str]:
-    """Why a deal is at risk, in words (nothing: it is not)."""
-    score = deal["score"]
-    why = []
-    if score["score"] < AT_RISK_SCORE:
-        why.append(f"score under {AT_RISK_SCORE}")
-    rate = score["confirmation_rate"]
-    if rate is not None and rate < AT_RISK_RATE:
-        why.append("under half of the next dates confirmed")
-    if any(m["state"] == "late" for m in deal["milestones"]):
-        why.append("a step is overdue")
-    if score["slips_7d"]:
-        why.append("slipped in the last 7 days")
-    return why
-
-
 def unconfirmed_dates(deal: dict[str, Any], as_of: dt.date, window: int) -> dict[str, list]:
     """Every date of an open step no confirmation covers, from `as_of` on: the window first;
     and the open steps already past their due date (`past`), which need a new date."""
@@ -978,17 +931,21 @@ class Site:
         canonical = None
         if self.base_url:
             canonical = self.base_url + path.removesuffix("index.html")
+        html = self.render_template(
+            template, path, root="../" * depth, path=path, canonical=canonical, **context
+        )
+        write(path, html)
+
+    def render_template(self, template: str, what: str, **context: Any) -> str:
+        """`template` rendered with the common context; a template's error as MapdownError."""
         try:
-            html = self.env.get_template(template).render(
-                **self.common, root="../" * depth, path=path, canonical=canonical, **context
-            )
+            return self.env.get_template(template).render(**self.common, **context)
         except TemplateSyntaxError as exc:
             raise MapdownError(
                 f"{exc.filename or exc.name}:{exc.lineno}: template error: {exc.message}"
             ) from exc
         except TemplateError as exc:
-            raise MapdownError(f"{template}: cannot render {path}: {exc}") from exc
-        write(path, html)
+            raise MapdownError(f"{template}: cannot render {what}: {exc}") from exc
 
     def chart(self, name: str, *args: Any, **kwargs: Any) -> Markup:
         from mapdown import charts
@@ -1190,9 +1147,11 @@ class Site:
         return source
 
     def dashboard_row(self, deal: dict[str, Any]) -> dict[str, Any]:
+        """A deal's dashboard row, its HTML rendered once for each folder depth of the
+        dashboards (`index.html`, `sort/*.html`) rather than once per dashboard."""
         why = deal["risk"]
         scores = [w["score"] for w in deal["weeks"]]
-        return {
+        row = {
             "deal": deal,
             "at_risk": bool(why),
             "why": why,
@@ -1203,6 +1162,16 @@ class Site:
                 id_prefix=f"spark-{deal['id']}",
             ),
         }
+        roots = sorted({"../" * s.page.count("/") for s in SORTS})
+        row["html"] = {
+            root: Markup(
+                self.render_template(
+                    "dashboard_row.html", f"the dashboard row of {deal['id']}", root=root, row=row
+                )
+            )
+            for root in roots
+        }
+        return row
 
     def deal_pages(self, write: Writer, deal: dict[str, Any]) -> None:
         did = _valid(SLUG, deal["id"], "deal id")
@@ -1222,7 +1191,7 @@ class Site:
             steps=steps,
             by_track=by_track,
             walk=walk_summary(deal["questions"]["walk_back"]),
-            risk=_risk(deal),
+            risk=deal_risk(deal),
             notes_html=render_markdown(notes) if notes.strip() else None,
             notes_heading=not notes_start_with_heading(notes),
             weeks=list(reversed(weeks)),

@@ -345,31 +345,72 @@ def deal_data(item: DealInput, as_of: dt.date, config: Config) -> dict[str, Any]
     }
 
 
+AT_RISK_SCORE = 70
+AT_RISK_RATE = 50.0
+
+
+def deal_risk(deal: dict[str, Any]) -> list[str]:
+    """Why a deal is at risk, in words (nothing: it is not)."""
+    score = deal["score"]
+    why = []
+    if score["score"] < AT_RISK_SCORE:
+        why.append(f"score under {AT_RISK_SCORE}")
+    rate = score["confirmation_rate"]
+    if rate is not None and rate < AT_RISK_RATE:
+        why.append("under half of the next dates confirmed")
+    if any(m["state"] == "late" for m in deal["milestones"]):
+        why.append("a step is overdue")
+    if score["slips_7d"]:
+        why.append("slipped in the last 7 days")
+    return why
+
+
+def summary(deal: dict[str, Any]) -> dict[str, Any]:
+    """What the pages across deals (dashboards, weekly reviews) and data.json's list of deals
+    need of a deal; everything else is in the deal's own data.json."""
+    out = {
+        k: deal[k]
+        for k in ("id", "title", "customer", "go_live", "close", "weeks_left", "score")
+    }
+    out["last_change"] = deal["last_change"]
+    out["risk"] = deal_risk(deal)
+    out["weeks"] = [
+        {k: w[k] for k in ("week", "end", "score", "confirmation_rate")} for w in deal["weeks"]
+    ]
+    out["countdown"] = [_review_row(w) for w in deal["countdown"]]
+    return out
+
+
+def _review_row(w: dict[str, Any]) -> dict[str, Any]:
+    """A deal's countdown week as the week's review lists it."""
+    kinds = [e["kind"] for e in w["events"]]
+    return {
+        "week": w["week"],
+        "sunday": w["sunday"],
+        "score": w["score"],
+        "score_change": w["score_change"],
+        "confirmation_rate": w["confirmation_rate"],
+        "rate_change": w["rate_change"],
+        "weeks_to_go_live": w["weeks_to_go_live"],
+        "slipped": kinds.count("slipped"),
+        "voided": kinds.count("confirmation-voided"),
+        "confirmed": kinds.count("confirmed") + kinds.count("confirmation-changed"),
+        "overdue": len(w["overdue"]),
+        "unconfirmed": len(w["unconfirmed"]),
+    }
+
+
 def review_weeks(deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The forecast review for every ISO week: each deal's score and change, worst drops first."""
+    """The forecast review for every ISO week from each deal's `summary`: each deal's score and
+    change, worst drops first."""
     weeks: dict[str, list[dict[str, Any]]] = {}
     ends: dict[str, str] = {}
     for d in deals:
         for w in d["countdown"]:
             ends[w["week"]] = w["sunday"]
+            row = {k: v for k, v in w.items() if k not in ("week", "sunday")}
             weeks.setdefault(w["week"], []).append(
-                {
-                    "id": d["id"],
-                    "title": d["title"],
-                    "customer": d["customer"],
-                    "score": w["score"],
-                    "score_change": w["score_change"],
-                    "confirmation_rate": w["confirmation_rate"],
-                    "rate_change": w["rate_change"],
-                    "weeks_to_go_live": w["weeks_to_go_live"],
-                    "slipped": sum(1 for e in w["events"] if e["kind"] == "slipped"),
-                    "voided": sum(1 for e in w["events"] if e["kind"] == "confirmation-voided"),
-                    "confirmed": sum(
-                        1 for e in w["events"] if e["kind"] in ("confirmed", "confirmation-changed")
-                    ),
-                    "overdue": len(w["overdue"]),
-                    "unconfirmed": len(w["unconfirmed"]),
-                }
+                {"id": d["id"], "title": d["title"], "customer": d["customer"], **row}
             )
     out = []
     for week in sorted(weeks):
@@ -386,12 +427,13 @@ def review_weeks(deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def site_data(items: Iterable[DealInput], as_of: dt.date, config: Config) -> dict[str, Any]:
-    """The whole site as data (this is data.json)."""
-    return assemble([deal_data(item, as_of, config) for item in items], as_of, config)
+    """The whole site as data: data.json's summary (each deal's `deals/<id>/data.json` is its
+    `deal_data`)."""
+    return assemble([summary(deal_data(item, as_of, config)) for item in items], as_of, config)
 
 
 def assemble(deals: list[dict[str, Any]], as_of: dt.date, config: Config) -> dict[str, Any]:
-    """The whole site as data from each deal's `deal_data` (computed now, or cached)."""
+    """The whole site as data from each deal's `summary` (computed now, or cached)."""
     deals = sorted(deals, key=lambda d: (d["score"]["score"], d["id"]))  # at risk first
     return {
         "title": config.site_title,
