@@ -705,9 +705,17 @@ def quick_data(
     # Deal files are written in a small block-style subset of YAML; a strict line parser reads
     # that subset several times faster than libyaml and gives the same result, or None for
     # anything outside it (then libyaml reads it).
-    plain = load_block_subset(front, cache=line_cache)
-    if plain is None:
-        plain = _plain(_compose_past(front), [_NODE_BUDGET])
+    memo = item_cache if item_cache is not None else {}
+    # With the caches, a text in the usual layout is read piece by piece (each top-level line,
+    # each list item), every piece read once for all the versions that share it.
+    pieces = _pieces(front, line_cache, memo) if item_cache is not None else None
+    if pieces is not None:
+        plain, texts = pieces
+    else:
+        texts = {}
+        plain = load_block_subset(front, cache=line_cache)
+        if plain is None:
+            plain = _plain(_compose_past(front), [_NODE_BUDGET])
     if not isinstance(plain, dict):
         raise QuickParseError("the front matter is not a mapping")
     data = _clean(
@@ -718,16 +726,13 @@ def quick_data(
     )
     if not isinstance(data["people"], list) or not isinstance(data["milestones"], list):
         raise QuickParseError("people and milestones must be lists")
-    memo = item_cache if item_cache is not None else {}
-    people = [_memo(memo, "p", p, i, _quick_person) for i, p in enumerate(data["people"])]
-    milestones = [
-        _memo(memo, "m", m, i, _quick_milestone) for i, m in enumerate(data["milestones"])
-    ]
+    people = _read_items(memo, "p", data["people"], texts.get("people"), _quick_person)
+    milestones = _read_items(
+        memo, "m", data["milestones"], texts.get("milestones"), _quick_milestone
+    )
     if any(p["side"] not in SIDES for p in people):
         raise QuickParseError("a person has an unknown side")
-    reviews = [
-        _memo(memo, "r", r, i, _quick_review) for i, r in enumerate(data.get("reviews") or [])
-    ]
+    reviews = _read_items(memo, "r", data.get("reviews") or [], texts.get("reviews"), _quick_review)
     out = {
         k: data[k]
         for k in ("title", "customer", "go_live", "deadline", "deadline_reason", "close")
@@ -738,6 +743,87 @@ def quick_data(
     out["reviews"] = reviews
     if len({m["id"] for m in milestones}) != len(milestones):
         raise QuickParseError("two milestones share an id")
+    return out
+
+
+# The usual layout of a front matter: top-level `key: value` lines, and `key:` lines followed by
+# list items `  - key: value` whose further lines are `    key: value`.
+_PIECE = re.compile(r"\n(?=  - |[^ \n])")  # where a top-level line or a list item starts
+_OPENS = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*:[ ]*")  # `key:` and nothing else
+_FLAT_ITEM = re.compile(r"  - [^\n]*(?:\n    [A-Za-z_][^\n]*)*")
+
+
+def _pieces(
+    front: str, line_cache: dict[str, Any] | None, memo: dict[Any, Any]
+) -> tuple[dict[str, Any], dict[str, list[str]]] | None:
+    """`load_block_subset(front)` put together from its pieces, each read once (`memo`), and
+    the text of each list item by key; None when the text is not in the usual layout.
+
+    Each piece is read alone by `load_block_subset`; in this layout the block-subset parser
+    reads a piece the same wherever it stands (an item's lines are all inside the item, at the
+    same columns, two levels deep), and accepts the whole text when it accepts every piece. A
+    piece whose reading is known is not read again, and its reading is shared.
+    """
+    if not front.endswith("\n") or "\r" in front:
+        return None
+    top: dict[str, Any] = {}
+    texts: dict[str, list[str]] = {}
+    key: str | None = None  # the `key:` whose items follow
+    items: list[Any] = []
+    item_texts: list[str] = []
+    for piece in _PIECE.split(front[:-1]):
+        known = memo.get(piece)
+        if piece.startswith("  - "):
+            if key is None:
+                return None  # items after a value, or before any key
+            if known is None:
+                if _FLAT_ITEM.fullmatch(piece) is None:
+                    return None
+                read = load_block_subset(piece + "\n", cache=line_cache)
+                if type(read) is not list or len(read) != 1:
+                    return None
+                known = memo[piece] = (read[0],)
+            items.append(known[0])
+            item_texts.append(piece)
+            continue
+        if known is None:
+            if "\n" in piece or piece[:1] in ("", " "):
+                return None  # a top-level line followed by anything but list items, or none
+            read = load_block_subset(piece + "\n", cache=line_cache)
+            if type(read) is not dict or len(read) != 1:
+                return None
+            [(name, value)] = read.items()
+            opens = value is None and _OPENS.fullmatch(piece) is not None
+            known = memo[piece] = (name, value, opens)
+        if key is not None and items:
+            top[key], texts[key] = items, item_texts
+        name, value, opens = known
+        top[name] = value  # a repeated key: the later value, in the first one's place
+        texts.pop(name, None)
+        key = name if opens else None
+        items, item_texts = [], []
+    if key is not None and items:
+        top[key], texts[key] = items, item_texts
+    return top, texts
+
+
+def _read_items(
+    memo: dict[Any, Any],
+    kind: str,
+    values: list[Any],
+    texts: list[str] | None,
+    read: Callable[[Any, int], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """`read(value, i)` for each item, remembered by the item's text when known, else by its
+    content (`_memo`)."""
+    if texts is None:
+        return [_memo(memo, kind, value, i, read) for i, value in enumerate(values)]
+    out = []
+    for i, value in enumerate(values):
+        hit = memo.get((kind, texts[i]))
+        if hit is None:
+            hit = memo[kind, texts[i]] = _memo(memo, kind, value, i, read)
+        out.append(hit)
     return out
 
 
