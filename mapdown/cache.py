@@ -106,6 +106,22 @@ class Cache:
             self._db = None
         return found
 
+    def has_many(self, table: str, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` have an entry (not read: it may still turn out damaged)."""
+        if self._db is None:
+            return set()
+        wanted = list(keys)
+        found = {k for k in wanted if k in self._pending[table] or k in self._inherited[table]}
+        try:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(f"SELECT k FROM {table} WHERE k IN ({marks})", chunk)
+                found.update(key for (key,) in rows)
+        except sqlite3.Error:
+            self._db = None
+        return found
+
     def get(self, table: str, key: str) -> Any:
         return self.get_many(table, [key]).get(key)
 
@@ -113,9 +129,12 @@ class Cache:
         if self._db is not None:
             self._pending[table][key] = _pack(value)
 
-    def put_many(self, table: str, items: Iterable[tuple[str, Any]]) -> None:
+    def put_json_many(self, table: str, items: Iterable[tuple[str, str]]) -> None:
+        """Values already written as JSON text (what `_pack` would write for them)."""
         if self._db is not None:
-            self._pending[table].update((key, _pack(value)) for key, value in items)
+            self._pending[table].update(
+                (key, zlib.compress(text.encode(), 1)) for key, text in items
+            )
 
     # -- a forked worker's entries, written by its parent
 

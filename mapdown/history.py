@@ -363,6 +363,14 @@ def apply_state(
             Event(kind, mid, state.index, state.commit, state.time, state.day, state.author, **kw)
         )
 
+    if data is not None and previous is not None and data["milestones"] == previous["milestones"]:
+        # no step changed (the common case: a version changes one step, or none): only the
+        # deal's own dates can have moved
+        for key, kind in (("go_live", "go-live-moved"), ("close", "close-moved")):
+            a, b = previous.get(key), data.get(key)
+            if a != b:
+                emit(kind, None, key=key, before=a, after=b, days=_days(a, b))
+        return standing
     steps = {m["id"]: m for m in data["milestones"]} if data else {}
     before = {m["id"]: m for m in previous["milestones"]} if previous else {}
     if data is not None and previous is None:
@@ -376,9 +384,12 @@ def apply_state(
                 emit(kind, None, key=key, before=a, after=b, days=_days(a, b))
     new: dict[str, tuple[int, int | None]] = {}
     for mid, m in steps.items():
+        old = before.get(mid)
+        if old == m:  # unchanged (versions read in one run share their unchanged steps)
+            new[mid] = standing[mid]
+            continue
         pair = [m.get("confirmed_by"), m.get("confirmation")]
         has_pair = pair != [None, None]
-        old = before.get(mid)
         if old is None:
             emit("created", mid, before=None, after=m.get("due"))
             new[mid] = (state.index, state.index if has_pair else None)
@@ -459,6 +470,28 @@ def _usable(data: Any) -> bool:
     )
 
 
+_dumps = json.JSONEncoder(separators=(",", ":")).encode  # what the cache writes
+
+
+def _version_json(data: dict[str, Any], texts: dict[int, tuple[Any, str]]) -> str:
+    """`_dumps(data)`, with each person's, step's and review's text made once for all the
+    versions that share it (`texts`, kept by the caller, holds the items so their ids stay
+    theirs)."""
+    parts = []
+    for key, value in data.items():
+        if type(value) is list and value and all(type(item) is dict for item in value):
+            inner = []
+            for item in value:
+                known = texts.get(id(item))
+                if known is None or known[0] is not item:
+                    known = texts[id(item)] = (item, _dumps(item))
+                inner.append(known[1])
+            parts.append(f"{_dumps(key)}:[{','.join(inner)}]")
+        else:
+            parts.append(f"{_dumps(key)}:{_dumps(value)}")
+    return "{" + ",".join(parts) + "}"
+
+
 class BlobStore:
     """Parsed versions by blob id: from the cache, else read once from git and parsed.
 
@@ -479,6 +512,7 @@ class BlobStore:
         # stays flat.
         self._lines: dict[str, Any] = {}
         self._items: dict[Any, Any] = {}
+        self._json: dict[int, tuple[Any, str]] = {}  # id → (item, its JSON text)
 
     def get_many(self, blobs: Sequence[str]) -> dict[str, dict[str, Any]]:
         parsed = self._parsed
@@ -532,7 +566,11 @@ class BlobStore:
             chosen = list(unsaved)
         else:
             chosen = [b for b in dict.fromkeys(blobs) if b is not None and b in unsaved]
-        self._cache.put_many("blobs", ((b, self._parsed[b]) for b in chosen))
+        if len(self._json) > 100_000:
+            self._json.clear()
+        self._cache.put_json_many(
+            "blobs", ((b, _version_json(self._parsed[b], self._json)) for b in chosen)
+        )
         for blob in chosen:
             del unsaved[blob]
 
@@ -602,6 +640,7 @@ class RepoHistory:
     cache: Cache | None = None
     notice: str | None = None  # what to tell the user once
     _store: BlobStore | None = None
+    _versions: dict[str, list[Version]] = field(default_factory=dict)
 
     def for_path(self, path: Path) -> DealHistory | None:
         # abspath, not resolve: a linked file is judged where it is listed, not followed
@@ -627,6 +666,7 @@ class RepoHistory:
         """
         least = MIN_FORK if min_fork is None else min_fork
         if len(paths) < max(least, 2) or not hasattr(os, "fork") or _cores() < 2:
+            self._load(paths)
             return {path: work(path) for path in paths}
         ours, theirs = list(paths[0::2]), list(paths[1::2])
         for stream in (sys.stdout, sys.stderr):
@@ -638,6 +678,7 @@ class RepoHistory:
             _worker(self, theirs, work, write_end)
         os.close(write_end)
         try:
+            self._load(ours)
             results = {path: work(path) for path in ours}
         finally:
             with os.fdopen(read_end, "rb") as pipe:
@@ -656,6 +697,24 @@ class RepoHistory:
         for path in theirs:
             results[path] = theirs_done[path] if path in theirs_done else work(path)
         return {path: results[path] for path in paths}
+
+    def _load(self, paths: Sequence[str]) -> None:
+        """Read the versions of these deals whose timelines are not cached, in one batch."""
+        if self._store is None or self.cache is None:
+            return
+        keys = {path: self.deals.key(path) for path in paths if path in self._versions}
+        cached = self.cache.has_many("timelines", keys.values())
+        self._store.get_many(
+            list(
+                dict.fromkeys(
+                    blob
+                    for path, key in keys.items()
+                    if key not in cached
+                    for _, _, blob in self._versions[path]
+                    if blob is not None
+                )
+            )
+        )
 
     def close(self) -> None:
         if self._store is not None:
@@ -687,6 +746,7 @@ def _worker(repo: RepoHistory, paths: list[str], work: Callable[[str], Any], out
             repo.cache.in_child()
         if repo._store is not None:
             repo._store.in_child()
+        repo._load(paths)
         results = {path: work(path) for path in paths}
         entries = repo.cache.take_pending() if repo.cache is not None else {}
         payload = marshal.dumps((results, entries))
@@ -840,7 +900,7 @@ def read_history(
         result.notice = "shallow clone: history is partial, and results are marked as such"
     result._store, result.cache = store, cache
     moment = now()
-    versions = {rel: lineages[key] for rel, key in lineage_of.items()}
+    versions = result._versions = {rel: lineages[key] for rel, key in lineage_of.items()}
     keys = {rel: _timeline_key(tz, v, moment) for rel, v in versions.items()}
 
     def make(rel: str) -> DealHistory:

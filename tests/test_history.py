@@ -1101,3 +1101,22 @@ def test_map_deals_runs_half_the_deals_in_a_worker(gitrepo: GitRepo) -> None:
     assert [p for _, p in pids.values()] == paths
     assert len({pid for pid, _ in pids.values()}) == 2
     assert {pid for pid, _ in alone.values()} == {os.getpid()}
+
+
+def test_a_version_is_cached_as_the_json_of_its_data() -> None:
+    from mapdown.history import _version_json
+    from mapdown.parse import quick_data
+
+    texts: dict[int, tuple[Any, str]] = {}
+    lines: dict[str, Any] = {}
+    items: dict[Any, Any] = {}
+    versions = [
+        BASE,
+        set_key(BASE, "pilot", "due", "2026-11-20"),
+        add_review(BASE, "2026-10-01", "Ana Silva"),
+    ]
+    for text in versions * 2:  # the second time, every item's text is known
+        data = quick_data(text, lines, items)
+        assert _version_json(data, texts) == json.dumps(data, separators=(",", ":"))
+    for odd in ({"error": "no front matter"}, {"title": 'é "q"', "people": [], "x": [1, {}]}):
+        assert _version_json(odd, texts) == json.dumps(odd, separators=(",", ":"))
