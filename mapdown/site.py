@@ -283,11 +283,12 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def preload(history: Any) -> None:
+def preload(history: Any) -> list[str]:
     """Read every version of a deal's history into memory (`extra`), so that a forked worker
-    never touches the git reader or the cache it shares with its parent."""
+    never touches the git reader or the cache it shares with its parent; the versions read."""
+    added: list[str] = []
     if history.loader is None:
-        return
+        return added
     for state in history.states:
         blob = state.blob
         if blob is None or state.error is not None or blob in history.extra:
@@ -295,6 +296,21 @@ def preload(history: Any) -> None:
         data = history.loader(blob)
         if "error" not in data:
             history.extra[blob] = data
+            added.append(blob)
+    return added
+
+
+def release(part: DealPart, preloaded: Iterable[str] = ()) -> None:
+    """Let go of what a deal's pages were made from, once they are written: its past versions
+    (read into memory, and each made a Deal) would otherwise stay for the whole build."""
+    item, part.item = part.item, None
+    history = item.history if item is not None else None
+    if history is not None:
+        for blob in preloaded:
+            history.extra.pop(blob, None)
+        history._deals.clear()  # its memo of past versions as Deals
+    for name in ("data", "text"):
+        part.__dict__.pop(name, None)
 
 
 def _fork(work: Callable[[], dict[str, Any]]) -> tuple[int, int]:
@@ -1048,11 +1064,12 @@ class Site:
                 out.append(self.write_deal(write, part))
                 if part.keep is not None:
                     part.keep(part)
-                del part.data, part.text  # a deal's data is let go once its pages are written
+                release(part)
             return out
+        preloaded = {}
         for part in batch:  # what a worker must not read itself: git and the cache are ours
             if part.item is not None and part.item.history is not None:
-                preload(part.item.history)
+                preloaded[part.id] = preload(part.item.history)
         shares = [batch[i::jobs] for i in range(jobs)]
         workers = [_fork(functools.partial(self._work, write, share)) for share in shares[1:]]
         answers = []
@@ -1074,7 +1091,7 @@ class Site:
             if part.keep is not None:
                 part.keep(part)
             out.append(part.slim)
-            del part.text
+            release(part, preloaded.get(part.id, ()))
         return out
 
     def _render_share(self, write: Writer, share: list[DealPart]) -> list[DealPart]:
