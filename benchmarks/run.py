@@ -1,6 +1,6 @@
 """Side by side: mapdown against the floor of reading the history, and against Hugo.
 
-    python benchmarks/run.py [--deals 100,1000,5000] [--revisions 40] [--repeat 3]
+    python benchmarks/run.py [--deals 100,1000,5000] [--revisions 40] [--repeat 3 | 3,3,1]
                              [--workdir benchmarks/out] [--report FILE] [--quick]
 
 For each size, the synthetic repository is built once with make_repo.py (kept in --workdir and
@@ -245,6 +245,7 @@ class Size:
     revisions: int
     folder: Path
     repo: Path
+    repeat: int = 3  # runs of each measure at this size
     stats: dict[str, object] = field(default_factory=dict)
     measures: dict[str, Measure] = field(default_factory=dict)
     change: dict[str, object] | None = None  # what one deal's commit changed in the site
@@ -846,7 +847,7 @@ def report(sizes: list[Size], args: argparse.Namespace, argv: list[str], hugo: s
         "",
     ]
     for size in sizes:
-        lines += size_section(size, args.repeat)
+        lines += size_section(size, size.repeat)
     lines += scaling(sizes)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -886,7 +887,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--deals", type=numbers, default="100,1000,5000", help="sizes")
     parser.add_argument("--revisions", type=numbers, default="40", help="revisions per deal")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each measure")
+    parser.add_argument(
+        "--repeat",
+        type=numbers,
+        default="3",
+        help="runs of each measure: one number, or one per size of --deals (e.g. 3,3,1)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--workdir", type=Path, default=HERE / "out", help="built repositories and outputs"
@@ -909,10 +915,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.deals, args.revisions, args.repeat = [100], [10], 1
+        args.deals, args.revisions, args.repeat = [100], [10], [1]
     unknown = set(args.only) - set(MEASURES)
-    if unknown or args.repeat < 1:
-        parser.error(f"--only takes {','.join(MEASURES)}; --repeat at least 1")
+    if unknown or min(args.repeat) < 1 or len(args.repeat) not in (1, len(args.deals)):
+        parser.error(
+            f"--only takes {','.join(MEASURES)}; --repeat at least 1, one number or one per size"
+        )
+    repeats = {
+        deals: args.repeat[0] if len(args.repeat) == 1 else args.repeat[i]
+        for i, deals in enumerate(args.deals)
+    }
     workdir = args.workdir.resolve()
     report_path = args.report or (
         workdir / "report-quick.md" if args.quick else ROOT / "docs" / "benchmark-report.md"
@@ -928,16 +940,16 @@ def main(argv: list[str] | None = None) -> None:
     for revisions in args.revisions:
         for deals in args.deals:
             folder = workdir / f"d{deals}-r{revisions}-s{args.seed}"
-            size = Size(deals, revisions, folder, folder / "repo")
+            size = Size(deals, revisions, folder, folder / "repo", repeats[deals])
             sizes.append(size)
             prepare(size, args.seed)
             if "floor" in args.only:
-                measure_floor(size, workdir, args.repeat, args.timeout)
+                measure_floor(size, workdir, size.repeat, args.timeout)
             if "hugo" in args.only and hugo is not None:
-                measure_hugo(size, hugo, args.repeat, args.timeout)
+                measure_hugo(size, hugo, size.repeat, args.timeout)
             for name in ("check", "score", "build"):
                 if name in args.only:
-                    measure_mapdown(size, name, args.repeat, args.timeout)
+                    measure_mapdown(size, name, size.repeat, args.timeout)
             reset(size.repo)
     text = report(sizes, args, argv, hugo)
     report_path.parent.mkdir(parents=True, exist_ok=True)
