@@ -197,13 +197,22 @@ class Writer:
         self.files = 0
         self.pages = 0
         self._made: set[str] = set()  # folders made so far
+        self._lock = threading.Lock()  # the counts, kept by the threads that link too
+        self._pool: Any = None
+        self._pending: list[Any] = []
 
-    def target(self, rel: str) -> Path:
-        """Where `rel` goes, its folder made. The folder is new and holds no symbolic link
-        (none is ever written or linked into it), so a lexical check keeps every path inside."""
+    def inside(self, rel: str) -> str:
+        """`rel` made plain, if it names something inside the folder. The folder is new and
+        holds no symbolic link (none is ever written or linked into it), so a lexical check
+        keeps every path inside."""
         clean = posixpath.normpath(rel)
         if clean in (".", "") or clean.startswith(("/", "../")) or clean == ".." or "\0" in rel:
             raise MapdownError(f"internal error: the page path {rel!r} leaves the site folder")
+        return clean
+
+    def target(self, rel: str) -> Path:
+        """Where the file `rel` goes, its folder made."""
+        clean = self.inside(rel)
         folder = posixpath.dirname(clean)
         if folder and folder not in self._made:
             (self.folder / folder).mkdir(parents=True, exist_ok=True)
@@ -223,9 +232,10 @@ class Writer:
         self.count(rel)
 
     def count(self, rel: str) -> None:
-        self.files += 1
-        if rel.endswith(".html"):
-            self.pages += 1
+        with self._lock:
+            self.files += 1
+            if rel.endswith(".html"):
+                self.pages += 1
 
     def link_file(self, source: Path, rel: str) -> None:
         """`source` (a file of the previous site) under `rel`, as a hard link or a copy."""
@@ -238,24 +248,65 @@ class Writer:
 
     def link_tree(self, source: Path, rel: str) -> None:
         """The files of `source` (a folder of the previous site) under `rel`, as hard links
-        (copies where the file system has none): the old site is removed after the swap."""
-        base = (self.folder / rel).resolve()
-        if base == self.folder or not base.is_relative_to(self.folder):
-            raise MapdownError(f"internal error: the page path {rel!r} leaves the site folder")
-        for folder, dirs, files in os.walk(source):  # symbolic links are not followed
-            dirs.sort()
-            sub = os.path.relpath(folder, source)
-            into = base if sub == "." else base / sub
-            into.mkdir(parents=True, exist_ok=True)
-            for name in sorted(files):
-                path = os.path.join(folder, name)  # noqa: PTH118 - os.walk gives strings
-                if os.path.islink(path):  # noqa: PTH114
-                    continue
-                try:
-                    os.link(path, into / name)
-                except OSError:
-                    shutil.copyfile(path, into / name)
-                self.count(name)
+        (copies where the file system has none): the old site is removed after the swap.
+        Symbolic links are neither followed nor copied."""
+        base = self.folder / self.inside(rel)
+        base.mkdir(parents=True, exist_ok=True)
+        linked = 0
+        pages = 0
+        stack = [(str(source), base)]
+        while stack:
+            folder, into = stack.pop()
+            with os.scandir(folder) as entries:
+                for entry in sorted(entries, key=lambda e: e.name):
+                    if entry.is_symlink():
+                        continue
+                    if entry.is_dir():
+                        (into / entry.name).mkdir(exist_ok=True)
+                        stack.append((entry.path, into / entry.name))
+                        continue
+                    try:
+                        os.link(entry.path, into / entry.name)
+                    except OSError:
+                        shutil.copyfile(entry.path, into / entry.name)
+                    linked += 1
+                    pages += entry.name.endswith(".html")
+        with self._lock:
+            self.files += linked
+            self.pages += pages
+
+    def link_trees(self, trees: Sequence[tuple[Path, str]]) -> None:
+        """`link_tree` for each (source, rel), in threads (a link is a system call, made
+        without the interpreter's lock) while the build goes on; `wait` for them."""
+        if not trees:
+            return
+        import concurrent.futures
+
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(2, "mapdown-link")
+        step = max(1, len(trees) // 8)
+        for i in range(0, len(trees), step):
+            chunk = trees[i : i + step]
+            self._pending.append(self._pool.submit(self._link_all, chunk))
+
+    def _link_all(self, trees: Sequence[tuple[Path, str]]) -> None:
+        for source, rel in trees:
+            self.link_tree(source, rel)
+
+    def wait(self, quiet: bool = False) -> None:
+        """Until every `link_trees` is done; the first failure raised (unless `quiet`)."""
+        pending, self._pending = self._pending, []
+        try:
+            for future in pending:
+                error = future.exception()
+                if error is not None and not quiet:
+                    raise error
+        finally:
+            for future in pending:
+                future.cancel()
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
 
 
 def read_manifest(site: Path, part: str = "deals") -> dict[str, str]:
@@ -389,7 +440,12 @@ def write_atomically(out: Path, render: Callable[[Writer], None]) -> Writer:
         (tmp / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
         writer = Writer(tmp)
         writer.files += 1
-        render(writer)
+        try:
+            render(writer)
+        except BaseException:
+            writer.wait(quiet=True)  # no thread may still be writing into it when it goes
+            raise
+        writer.wait()
         tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a site is meant to be read
         if out.exists():
             backup = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
@@ -1000,6 +1056,7 @@ class Site:
         deals: list[dict[str, Any]] = []
         keys: dict[str, str] = {}
         batch: list[DealPart] = []
+        unchanged: list[tuple[Path, str]] = []
         for part in parts:
             did = _valid(SLUG, part.id, "deal id")
             keys[did] = hashlib.sha1(
@@ -1013,11 +1070,12 @@ class Site:
                     batch = []
                 continue
             if old is not None and made.get(did) == keys[did] and old.is_dir():
-                write.link_tree(old, f"deals/{did}")
+                unchanged.append((old, f"deals/{did}"))  # linked once no more forks are made
             else:
                 self.write_deal(write, part)
             deals.append(part.slim)
         deals.extend(self.compute_pages(write, batch))
+        write.link_trees(unchanged)  # in threads, while the pages across deals are made
         data = assemble(deals, self.as_of, self.config)
         listed = _digest(sorted(keys.items()))  # the deals and what each was made from
         stale = self._stale_dashboards(listed)
