@@ -42,6 +42,7 @@ from jinja2 import (
 from markupsafe import Markup, escape
 
 from mapdown import __version__
+from mapdown.cache import Cache
 from mapdown.config import Config
 from mapdown.errors import MapdownError, UsageProblem
 from mapdown.history import RepoHistory
@@ -666,6 +667,7 @@ def _deal_text(item: DealInput, as_of: dt.date, config: Config) -> str:
 
 
 TEXT_KEY = ":text"  # a deal's whole JSON is kept apart from its summary, read only when needed
+ROW_KEY = ":row"  # a deal's dashboard row, as HTML for each folder depth
 
 
 def _usable_slim(hit: Any) -> bool:
@@ -977,9 +979,11 @@ class Site:
         config: Config,
         base_url: str | None,
         jobs: int = 1,
+        cache: Cache | None = None,
     ) -> None:
         self.env = env
         self.jobs = max(1, jobs)
+        self.cache = cache if cache is not None and cache.enabled else None
         self.as_of = as_of
         self.config = config
         self.base_url = base_url
@@ -1079,7 +1083,7 @@ class Site:
         data = assemble(deals, self.as_of, self.config)
         listed = _digest(sorted(keys.items()))  # the deals and what each was made from
         stale = self._stale_dashboards(listed)
-        rows = [self.dashboard_row(d) for d in data["deals"]] if stale else []
+        rows = self.dashboard_rows(data["deals"], keys) if stale else []
         for sort in SORTS:
             self.reuse_or_page(
                 write,
@@ -1220,6 +1224,29 @@ class Site:
         assert loader is not None
         source, _, _ = loader.get_source(self.env, "style.css")
         return source
+
+    def dashboard_rows(
+        self, deals: list[dict[str, Any]], keys: dict[str, str]
+    ) -> list[dict[str, Any]]:
+        """Every deal's dashboard row. A row's HTML is kept in the cache under a key naming
+        the deal's data and templates (`keys`) and everything else a page is made from, so a
+        one-deal change renders one row."""
+        names = {d["id"]: _digest([self._salt, keys[d["id"]]]) + ROW_KEY for d in deals}
+        saved = self.cache.get_many("site_deals", names.values()) if self.cache else {}
+        roots = sorted({"../" * s.page.count("/") for s in SORTS})
+        rows = []
+        for deal in deals:
+            html = saved.get(names[deal["id"]])
+            if isinstance(html, dict) and all(isinstance(html.get(r), str) for r in roots):
+                why = deal["risk"]
+                row = {"deal": deal, "at_risk": bool(why), "why": why}
+                row["html"] = {r: Markup(html[r]) for r in roots}  # rendered and escaped before
+            else:
+                row = self.dashboard_row(deal)
+                if self.cache is not None:
+                    self.cache.put("site_deals", names[deal["id"]], {**row["html"]})
+            rows.append(row)
+        return rows
 
     def dashboard_row(self, deal: dict[str, Any]) -> dict[str, Any]:
         """A deal's dashboard row, its HTML rendered once for each folder depth of the
@@ -1433,7 +1460,8 @@ def build_site(
     root = root.resolve()
     target, base = preflight(root, config, out, base_url)
     config = replace(config, base_url=base)
-    site = Site(make_environment(root), as_of, config, base, jobs or usable_cpus())
+    cache = repo.cache if repo is not None and repo.available else None
+    site = Site(make_environment(root), as_of, config, base, jobs or usable_cpus(), cache)
     previous = target if (target / MARKER).is_file() else None
     deals = 0
 
