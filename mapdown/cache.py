@@ -1,8 +1,10 @@
 """The cache under `.mapdown-cache/`: content-addressed, so an entry can never be stale.
 
-Three tables, each keyed by something that names its content exactly:
+Tables, each keyed by something that names its content exactly:
 
-- `blobs`: a git blob id → that version's parsed front matter;
+- `versions`: a hash of the blob ids of a deal's versions → those versions' parsed front
+  matter (JSON lines: the blob ids, then one version per line; similar versions compress well
+  together);
 - `timelines`: a hash of a deal's list of (commit, blob) versions → its events and step tracks;
 - `logs`: the deals folder → the parsed first-parent log up to a commit id (a commit id names
   its whole history, so the log of a later commit is the cached one plus the new commits);
@@ -10,8 +12,8 @@ Three tables, each keyed by something that names its content exactly:
 - `site_deals`: a deal file's content, its history key, the as-of day, the settings and
   mapdown's code → everything its pages show (`mapdown build`).
 
-Values are zlib-compressed JSON, never pickle: a cache folder restored in CI must not be able to
-run code. A damaged database or entry is ignored and rebuilt, never fatal.
+Values are zlib-compressed JSON (or JSON lines), never pickle: a cache folder restored in CI
+must not be able to run code. A damaged database or entry is ignored and rebuilt, never fatal.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 
 CACHE_DIR = ".mapdown-cache"
 VERSION = 2  # bump when a cached shape changes: old files are then never read
-TABLES = ("blobs", "timelines", "logs", "scores", "site_deals")
+TABLES = ("versions", "timelines", "logs", "scores", "site_deals")
 
 
 def _pack(value: Any) -> bytes:
@@ -65,7 +67,7 @@ class Cache:
                 db.execute("PRAGMA journal_mode=WAL")
                 for table in TABLES:
                     db.execute(f"CREATE TABLE IF NOT EXISTS {table} (k TEXT PRIMARY KEY, v BLOB)")
-                db.execute("SELECT count(*) FROM blobs").fetchone()
+                db.execute(f"SELECT count(*) FROM {TABLES[0]}").fetchone()
                 return db
             except sqlite3.DatabaseError:
                 if attempt:
@@ -129,12 +131,28 @@ class Cache:
         if self._db is not None:
             self._pending[table][key] = _pack(value)
 
-    def put_json_many(self, table: str, items: Iterable[tuple[str, str]]) -> None:
-        """Values already written as JSON text (what `_pack` would write for them)."""
+    def put_text(self, table: str, key: str, text: str) -> None:
+        """A value already written as text (JSON, or JSON lines), stored compressed."""
         if self._db is not None:
-            self._pending[table].update(
-                (key, zlib.compress(text.encode(), 1)) for key, text in items
-            )
+            self._pending[table][key] = zlib.compress(text.encode(), 1)
+
+    def get_text(self, table: str, key: str) -> str | None:
+        """A value written by `put_text`, or None (none, or damaged)."""
+        if self._db is None:
+            return None
+        data = self._pending[table].get(key) or self._inherited[table].get(key)
+        try:
+            if data is None:
+                row = self._db.execute(f"SELECT v FROM {table} WHERE k = ?", (key,)).fetchone()
+                if row is None:
+                    return None
+                data = row[0]
+            return zlib.decompress(data).decode()
+        except sqlite3.Error:
+            self._db = None
+        except (zlib.error, TypeError, UnicodeDecodeError):
+            pass
+        return None
 
     # -- a forked worker's entries, written by its parent
 

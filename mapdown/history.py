@@ -32,6 +32,7 @@ import os
 import sys
 import threading
 import zoneinfo
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -473,10 +474,10 @@ def _usable(data: Any) -> bool:
 _dumps = json.JSONEncoder(separators=(",", ":")).encode  # what the cache writes
 
 
-def _version_json(data: dict[str, Any], texts: dict[int, tuple[Any, str]]) -> str:
-    """`_dumps(data)`, with each person's, step's and review's text made once for all the
-    versions that share it (`texts`, kept by the caller, holds the items so their ids stay
-    theirs)."""
+def _version_json(data: dict[str, Any], texts: dict[Any, Any]) -> str:
+    """`_dumps(data)`, with each person's, step's and review's text, and each `key: text`
+    pair's, made once for all the versions that share it (`texts`, kept by the caller, holds
+    the items, so that their ids stay theirs)."""
     parts = []
     for key, value in data.items():
         if type(value) is list and value and all(type(item) is dict for item in value):
@@ -487,6 +488,11 @@ def _version_json(data: dict[str, Any], texts: dict[int, tuple[Any, str]]) -> st
                     known = texts[id(item)] = (item, _dumps(item))
                 inner.append(known[1])
             parts.append(f"{_dumps(key)}:[{','.join(inner)}]")
+        elif type(value) is str:
+            pair = texts.get((key, value))
+            if pair is None:
+                pair = texts[key, value] = f"{_dumps(key)}:{_dumps(value)}"
+            parts.append(pair)
         else:
             parts.append(f"{_dumps(key)}:{_dumps(value)}")
     return "{" + ",".join(parts) + "}"
@@ -496,8 +502,10 @@ class BlobStore:
     """Parsed versions by blob id: from the cache, else read once from git and parsed.
 
     Every version read is kept for the run (its people, steps and reviews shared with the
-    versions that have the same ones, so a version costs about 1.5 KB). A version parsed this
-    run is written to the cache by `save`: when its deal's timeline is made, or at the end.
+    versions that have the same ones, so a version costs about 1.5 KB). The cache keeps a
+    deal's versions together, in one entry named by their blob ids (`group_key`), written when
+    the deal's timeline is made: similar versions compressed together cost a fraction of
+    each compressed alone, to write and to store.
     """
 
     def __init__(self, repo: git.Repo | None, cache: Cache, texts: dict[str, str]) -> None:
@@ -506,15 +514,18 @@ class BlobStore:
         self._texts = texts  # versions not in git (the working tree)
         self._reader: BlobReader | None = None
         self._parsed: dict[str, dict[str, Any]] = {}
-        self._unsaved: dict[str, None] = {}  # parsed this run, not in the cache yet (in order)
+        self._cached_groups: set[str] = set()  # groups whose entry is in the cache
+        # the last groups read from the cache: blob → its version's JSON text
+        self._open: OrderedDict[str, dict[str, str]] = OrderedDict()
         # Successive versions of a deal share almost every line, and most people and steps;
         # the parsers remember each distinct line's and item's reading. Bounded, so memory
         # stays flat.
         self._lines: dict[str, Any] = {}
         self._items: dict[Any, Any] = {}
-        self._json: dict[int, tuple[Any, str]] = {}  # id → (item, its JSON text)
+        self._json: dict[Any, Any] = {}  # JSON texts of items and pairs (`_version_json`)
 
-    def get_many(self, blobs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    def get_many(self, blobs: Sequence[str], group: str | None = None) -> dict[str, dict[str, Any]]:
+        """The parsed versions; `group` names the deal's cache entry they may be found in."""
         parsed = self._parsed
         found: dict[str, dict[str, Any]] = {}
         missing = []
@@ -526,10 +537,9 @@ class BlobStore:
                 found[blob] = data
         if not missing:
             return found
-        for blob, data in self._cache.get_many("blobs", missing).items():
-            if _usable(data):  # else parsed again
-                found[blob] = parsed[blob] = data
-        missing = [b for b in missing if b not in found]
+        if group is not None:
+            found.update(self.from_cache(missing, group))
+            missing = [b for b in missing if b not in found]
         texts = {b: self._texts[b] for b in missing if b in self._texts}
         from_git = [b for b in missing if b not in texts]
         if from_git and self._repo is not None:
@@ -538,7 +548,6 @@ class BlobStore:
             for blob, raw in self._reader.read(from_git):
                 if raw is not None:
                     texts[blob] = raw.decode("utf-8", "replace")
-        keep = self._cache.enabled
         for blob in missing:
             text = texts.get(blob)
             if text is None:
@@ -553,38 +562,62 @@ class BlobStore:
             except QuickParseError as exc:
                 data = {"error": str(exc)}
             found[blob] = parsed[blob] = data
-            if keep:
-                self._unsaved[blob] = None
         return found
 
-    def save(self, blobs: Iterable[str | None] | None = None) -> None:
-        """Write the versions parsed this run (among `blobs`, or all) to the cache."""
-        if not self._unsaved:
+    def get(self, blob: str, group: str | None = None) -> dict[str, Any]:
+        return self.get_many([blob], group)[blob]
+
+    def from_cache(self, blobs: Iterable[str], group: str) -> dict[str, dict[str, Any]]:
+        """Those of the versions that the deal's cache entry `group` holds (now kept)."""
+        lines = self._group(group)
+        found = {}
+        for blob in blobs:
+            if blob in lines:
+                try:
+                    data = json.loads(lines[blob])
+                except ValueError:
+                    continue
+                if _usable(data):  # else parsed again
+                    found[blob] = self._parsed[blob] = data
+        return found
+
+    def _group(self, group: str) -> dict[str, str]:
+        """A deal's versions in the cache, as JSON texts by blob id ({} if none)."""
+        lines = self._open.get(group)
+        if lines is not None:
+            self._open.move_to_end(group)
+            return lines
+        lines = {}
+        text = self._cache.get_text("versions", group)
+        if text is not None:
+            head, *rest = text.split("\n")
+            try:
+                blobs = json.loads(head)
+            except ValueError:
+                blobs = None
+            if isinstance(blobs, list) and len(blobs) == len(rest):
+                lines = {b: line for b, line in zip(blobs, rest, strict=True) if type(b) is str}
+                self._cached_groups.add(group)
+        self._open[group] = lines
+        while len(self._open) > 4:
+            self._open.popitem(last=False)
+        return lines
+
+    def save_group(self, group: str, blobs: Iterable[str | None]) -> None:
+        """Write a deal's parsed versions to the cache as one entry, unless it is there."""
+        if group in self._cached_groups or not self._cache.enabled:
             return
-        unsaved = self._unsaved
-        if blobs is None:
-            chosen = list(unsaved)
-        else:
-            chosen = [b for b in dict.fromkeys(blobs) if b is not None and b in unsaved]
+        parsed = self._parsed
+        chosen = [b for b in dict.fromkeys(blobs) if b is not None and b in parsed]
         if len(self._json) > 100_000:
             self._json.clear()
-        self._cache.put_json_many(
-            "blobs", ((b, _version_json(self._parsed[b], self._json)) for b in chosen)
-        )
-        for blob in chosen:
-            del unsaved[blob]
-
-    def saved_elsewhere(self, blobs: Iterable[str]) -> None:
-        """These versions were written to the cache by a worker: not to be written again."""
-        for blob in blobs:
-            self._unsaved.pop(blob, None)
+        lines = [_dumps(chosen), *(_version_json(parsed[b], self._json) for b in chosen)]
+        self._cache.put_text("versions", group, "\n".join(lines))
+        self._cached_groups.add(group)
 
     def in_child(self) -> None:
         """Call in a forked process: it reads git through a reader of its own."""
         self._reader = None  # the parent's pipes stay the parent's: not closed, not used
-
-    def get(self, blob: str) -> dict[str, Any]:
-        return self.get_many([blob])[blob]
 
     def prefetcher(
         self, folder: str, batch: int = 256, until: threading.Event | None = None
@@ -641,6 +674,7 @@ class RepoHistory:
     notice: str | None = None  # what to tell the user once
     _store: BlobStore | None = None
     _versions: dict[str, list[Version]] = field(default_factory=dict)
+    _groups: dict[str, str] = field(default_factory=dict)  # path → its versions' cache entry
 
     def for_path(self, path: Path) -> DealHistory | None:
         # abspath, not resolve: a linked file is judged where it is listed, not followed
@@ -692,33 +726,28 @@ class RepoHistory:
             theirs_done, entries = {}, {}  # the worker failed: its share is done here
         if self.cache is not None:
             self.cache.add_pending(entries)
-        if self._store is not None:
-            self._store.saved_elsewhere(entries.get("blobs", ()))
         for path in theirs:
             results[path] = theirs_done[path] if path in theirs_done else work(path)
         return {path: results[path] for path in paths}
 
     def _load(self, paths: Sequence[str]) -> None:
-        """Read the versions of these deals whose timelines are not cached, in one batch."""
+        """Read the versions of these deals whose timelines are not cached: from the cache, the
+        rest from git in one batch."""
         if self._store is None or self.cache is None:
             return
         keys = {path: self.deals.key(path) for path in paths if path in self._versions}
         cached = self.cache.has_many("timelines", keys.values())
-        self._store.get_many(
-            list(
-                dict.fromkeys(
-                    blob
-                    for path, key in keys.items()
-                    if key not in cached
-                    for _, _, blob in self._versions[path]
-                    if blob is not None
-                )
-            )
-        )
+        wanted = []
+        for path, key in keys.items():
+            if key not in cached:
+                blobs = [blob for _, _, blob in self._versions[path] if blob is not None]
+                if self.cache.enabled:
+                    self._store.from_cache(blobs, self._groups[path])
+                wanted += blobs
+        self._store.get_many(list(dict.fromkeys(wanted)))
 
     def close(self) -> None:
         if self._store is not None:
-            self._store.save()
             self._store.close()
         if self.cache is not None:
             self.cache.close()
@@ -902,14 +931,16 @@ def read_history(
     moment = now()
     versions = result._versions = {rel: lineages[key] for rel, key in lineage_of.items()}
     keys = {rel: _timeline_key(tz, v, moment) for rel, v in versions.items()}
+    groups = result._groups = {rel: group_key(v) for rel, v in versions.items()}
 
     def make(rel: str) -> DealHistory:
+        group = groups[rel]
         history = DealHistory(
             PurePosixPath(rel).name.removesuffix(".md"),
             rel,
             _states(versions[rel], tz, moment),
             partial=partial,
-            loader=store.get,
+            loader=lambda blob: store.get(blob, group),
         )
         key = keys[rel]
         hit = cache.get("timelines", key)
@@ -921,9 +952,9 @@ def read_history(
                 history.events, history.tracks, history.problems = [], {}, []
                 history.states = _states(versions[rel], tz, moment)
         if hit is None:
-            _compute(history, store)
+            _compute(history, store, group)
             cache.put("timelines", key, _to_cache(history))
-            store.save(blob for _, _, blob in versions[rel])
+            store.save_group(group, (blob for _, _, blob in versions[rel]))
         return history
 
     result.deals = Histories(keys, make)
@@ -983,9 +1014,15 @@ def _timeline_key(tz: zoneinfo.ZoneInfo, versions: list[Version], moment: int) -
     return digest.hexdigest()
 
 
-def _compute(history: DealHistory, store: BlobStore) -> None:
+def group_key(versions: list[Version]) -> str:
+    """A name for a deal's versions in the cache: their blob ids."""
+    blobs = dict.fromkeys(blob for _, _, blob in versions if blob is not None)
+    return hashlib.sha1("\n".join(blobs).encode(), usedforsecurity=False).hexdigest()
+
+
+def _compute(history: DealHistory, store: BlobStore, group: str | None = None) -> None:
     blobs = sorted({s.blob for s in history.states if s.blob is not None})
-    data = store.get_many(blobs)
+    data = store.get_many(blobs, group)
     errors = {}
     for i, state in enumerate(history.states):
         if state.blob is not None and "error" in data[state.blob]:

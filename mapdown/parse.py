@@ -710,9 +710,9 @@ def quick_data(
     # each list item), every piece read once for all the versions that share it.
     pieces = _pieces(front, line_cache, memo) if item_cache is not None else None
     if pieces is not None:
-        plain, texts = pieces
+        plain, lists = pieces
     else:
-        texts = {}
+        lists = {}
         plain = load_block_subset(front, cache=line_cache)
         if plain is None:
             plain = _plain(_compose_past(front), [_NODE_BUDGET])
@@ -726,13 +726,13 @@ def quick_data(
     )
     if not isinstance(data["people"], list) or not isinstance(data["milestones"], list):
         raise QuickParseError("people and milestones must be lists")
-    people = _read_items(memo, "p", data["people"], texts.get("people"), _quick_person)
+    people = _read_items(memo, "p", data["people"], lists.get("people"), _quick_person)
     milestones = _read_items(
-        memo, "m", data["milestones"], texts.get("milestones"), _quick_milestone
+        memo, "m", data["milestones"], lists.get("milestones"), _quick_milestone
     )
     if any(p["side"] not in SIDES for p in people):
         raise QuickParseError("a person has an unknown side")
-    reviews = _read_items(memo, "r", data.get("reviews") or [], texts.get("reviews"), _quick_review)
+    reviews = _read_items(memo, "r", data.get("reviews") or [], lists.get("reviews"), _quick_review)
     out = {
         k: data[k]
         for k in ("title", "customer", "go_live", "deadline", "deadline_reason", "close")
@@ -755,22 +755,24 @@ _FLAT_ITEM = re.compile(r"  - [^\n]*(?:\n    [A-Za-z_][^\n]*)*")
 
 def _pieces(
     front: str, line_cache: dict[str, Any] | None, memo: dict[Any, Any]
-) -> tuple[dict[str, Any], dict[str, list[str]]] | None:
+) -> tuple[dict[str, Any], dict[str, list[list[Any]]]] | None:
     """`load_block_subset(front)` put together from its pieces, each read once (`memo`), and
-    the text of each list item by key; None when the text is not in the usual layout.
+    each list's items as their entries in `memo`; None when the text is not in the usual
+    layout.
 
     Each piece is read alone by `load_block_subset`; in this layout the block-subset parser
     reads a piece the same wherever it stands (an item's lines are all inside the item, at the
     same columns, two levels deep), and accepts the whole text when it accepts every piece. A
-    piece whose reading is known is not read again, and its reading is shared.
+    piece whose reading is known is not read again, and its reading is shared. An item's entry
+    is [its reading, what it was checked as, the result] (see `_read_items`).
     """
     if not front.endswith("\n") or "\r" in front:
         return None
     top: dict[str, Any] = {}
-    texts: dict[str, list[str]] = {}
+    lists: dict[str, list[list[Any]]] = {}
     key: str | None = None  # the `key:` whose items follow
     items: list[Any] = []
-    item_texts: list[str] = []
+    entries: list[list[Any]] = []
     for piece in _PIECE.split(front[:-1]):
         known = memo.get(piece)
         if piece.startswith("  - "):
@@ -782,9 +784,9 @@ def _pieces(
                 read = load_block_subset(piece + "\n", cache=line_cache)
                 if type(read) is not list or len(read) != 1:
                     return None
-                known = memo[piece] = (read[0],)
+                known = memo[piece] = [read[0], None, None]
             items.append(known[0])
-            item_texts.append(piece)
+            entries.append(known)
             continue
         if known is None:
             if "\n" in piece or piece[:1] in ("", " "):
@@ -796,34 +798,34 @@ def _pieces(
             opens = value is None and _OPENS.fullmatch(piece) is not None
             known = memo[piece] = (name, value, opens)
         if key is not None and items:
-            top[key], texts[key] = items, item_texts
+            top[key], lists[key] = items, entries
         name, value, opens = known
         top[name] = value  # a repeated key: the later value, in the first one's place
-        texts.pop(name, None)
+        lists.pop(name, None)
         key = name if opens else None
-        items, item_texts = [], []
+        items, entries = [], []
     if key is not None and items:
-        top[key], texts[key] = items, item_texts
-    return top, texts
+        top[key], lists[key] = items, entries
+    return top, lists
 
 
 def _read_items(
     memo: dict[Any, Any],
     kind: str,
     values: list[Any],
-    texts: list[str] | None,
+    entries: list[list[Any]] | None,
     read: Callable[[Any, int], dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """`read(value, i)` for each item, remembered by the item's text when known, else by its
-    content (`_memo`)."""
-    if texts is None:
+    """`read(value, i)` for each item, remembered in the item's entry (`_pieces`) when there
+    is one, else by its content (`_memo`)."""
+    if entries is None:
         return [_memo(memo, kind, value, i, read) for i, value in enumerate(values)]
     out = []
-    for i, value in enumerate(values):
-        hit = memo.get((kind, texts[i]))
-        if hit is None:
-            hit = memo[kind, texts[i]] = _memo(memo, kind, value, i, read)
-        out.append(hit)
+    for i, entry in enumerate(entries):
+        if entry[1] != kind:  # the item is read once as a person, step or review
+            entry[2] = read(values[i], i)
+            entry[1] = kind
+        out.append(entry[2])
     return out
 
 

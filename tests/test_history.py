@@ -1107,7 +1107,7 @@ def test_a_version_is_cached_as_the_json_of_its_data() -> None:
     from mapdown.history import _version_json
     from mapdown.parse import quick_data
 
-    texts: dict[int, tuple[Any, str]] = {}
+    texts: dict[Any, Any] = {}
     lines: dict[str, Any] = {}
     items: dict[Any, Any] = {}
     versions = [
