@@ -369,8 +369,7 @@ def summary(deal: dict[str, Any]) -> dict[str, Any]:
     """What the pages across deals (dashboards, weekly reviews) and data.json's list of deals
     need of a deal; everything else is in the deal's own data.json."""
     out = {
-        k: deal[k]
-        for k in ("id", "title", "customer", "go_live", "close", "weeks_left", "score")
+        k: deal[k] for k in ("id", "title", "customer", "go_live", "close", "weeks_left", "score")
     }
     out["last_change"] = deal["last_change"]
     out["risk"] = deal_risk(deal)
