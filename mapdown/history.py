@@ -615,6 +615,13 @@ class BlobStore:
         self._cache.put_text("versions", group, "\n".join(lines))
         self._cached_groups.add(group)
 
+    def forget(self, blobs: Iterable[str | None]) -> None:
+        """Let go of these versions (the caller is done with them): asked for again, they are
+        read again (from the cache, or git)."""
+        for blob in blobs:
+            if blob is not None:
+                self._parsed.pop(blob, None)
+
     def in_child(self) -> None:
         """Call in a forked process: it reads git through a reader of its own."""
         self._reader = None  # the parent's pipes stay the parent's: not closed, not used
@@ -687,6 +694,12 @@ class RepoHistory:
 
     def text(self, blob: str) -> str | None:
         return self._store.text(blob) if self._store is not None else None
+
+    def forget(self, history: DealHistory) -> None:
+        """Let go of a deal's parsed versions once the caller is done with it (a build works
+        deal by deal: kept, every version of every deal would stay for the whole run)."""
+        if self._store is not None:
+            self._store.forget(s.blob for s in history.states)
 
     def map_deals(
         self, paths: Sequence[str], work: Callable[[str], Any], min_fork: int | None = None

@@ -361,6 +361,8 @@ def release(part: DealPart, preloaded: Iterable[str] = ()) -> None:
         for blob in preloaded:
             history.extra.pop(blob, None)
         history._deals.clear()  # its memo of past versions as Deals
+        if part.forget is not None:
+            part.forget(history)
     for name in ("data", "text"):
         part.__dict__.pop(name, None)
 
@@ -554,6 +556,7 @@ class DealPart:
         text: str | Callable[[], str],
         item: DealInput | None = None,
         keep: Callable[[DealPart], None] | None = None,
+        forget: Callable[[Any], None] | None = None,
     ) -> None:
         self.id = id
         self._slim = slim
@@ -561,6 +564,7 @@ class DealPart:
         self._text = text
         self.item = item
         self.keep = keep
+        self.forget = forget  # lets go of a deal history's parsed versions
 
     @functools.cached_property
     def text(self) -> str:
@@ -588,7 +592,12 @@ def deal_json(data: dict[str, Any]) -> str:
 
 
 def iter_deals(
-    root: Path, config: Config, as_of: dt.date, repo: RepoHistory | None, show: bool = False
+    root: Path,
+    config: Config,
+    as_of: dt.date,
+    repo: RepoHistory | None,
+    show: bool = False,
+    jobs: int = 2,
 ) -> Iterator[DealPart]:
     """Every deal's data, by id: computed for the deals whose inputs changed, read from the
     cache for the others (their file, history, as-of day, settings and mapdown's code are in
@@ -610,12 +619,14 @@ def iter_deals(
         cache = None
     salt = f"{SITE_DATA_VERSION}|{code_fingerprint()}|{as_of}|{config_fingerprint(config)}"
     keys: dict[Path, str] = {}
+    tracked: dict[Path, str] = {}  # repository-relative paths of the files git knows
     for path in files:
         hist = "none"
         if history is not None:
             try:
                 top_rel = Path(os.path.abspath(path)).relative_to(history.root).as_posix()  # noqa: PTH100
                 hist = history.deals.key(top_rel)
+                tracked[path] = top_rel
             except (KeyError, ValueError):
                 hist = "untracked"
         blob = blob_hash(path.read_bytes())
@@ -626,6 +637,12 @@ def iter_deals(
     unique = len(set(ids)) == len(ids)  # else every file is checked, to report the duplicates
     hits = cache.get_many("site_deals", keys.values()) if cache is not None and unique else {}
     cached = {p for p in files if _usable_slim(hits.get(keys[p]))}
+    if history is not None:  # the timelines to make: in two processes when there are many
+        history.map_deals(
+            [tracked[p] for p in files if p not in cached and p in tracked],
+            functools.partial(_make_timeline, history),
+            min_fork=None if jobs > 1 else sys.maxsize,
+        )
     items = gather(root, config, as_of, repo, [p for p in files if p not in cached])
     computed = {display_path(p, root): p for p in files if p not in cached}
     by_path = {computed[item.path]: item for item in items}
@@ -657,7 +674,13 @@ def iter_deals(
             item = by_path.pop(path, None) or gather(root, config, as_of, repo, [path])[0]
             did = _valid(SLUG, item.deal.id, "deal id")
             text = functools.partial(_deal_text, item, as_of, config)
-            yield DealPart(did, None, keys[path], text, item, keep)
+            forget = history.forget if history is not None else None
+            yield DealPart(did, None, keys[path], text, item, keep, forget)
+
+
+def _make_timeline(history: RepoHistory, rel: str) -> None:
+    """Make (and cache) a deal's timeline; nothing to send back, the cache entry comes back."""
+    history.deals.get(rel)
 
 
 def _deal_text(item: DealInput, as_of: dt.date, config: Config) -> str:
@@ -1467,7 +1490,8 @@ def build_site(
 
     def render(write: Writer) -> None:
         nonlocal deals
-        deals = site.render(write, iter_deals(root, config, as_of, repo, show), previous)
+        parts = iter_deals(root, config, as_of, repo, show, site.jobs)
+        deals = site.render(write, parts, previous)
 
     writer = write_atomically(target, render)
     return BuildResult(target, writer.pages, writer.files, deals)
