@@ -300,6 +300,7 @@ def build(out: Path, deals: int, revisions: int, seed: int) -> int:
         stream.append(b"\n")
         return mark
 
+    on_main: set[str] = set()  # paths the main branch has (written there, or merged)
     for n, index in enumerate(plan):
         when = START + dt.timedelta(seconds=n * step_seconds)
         day = when.date()
@@ -311,18 +312,27 @@ def build(out: Path, deals: int, revisions: int, seed: int) -> int:
         else:
             deal = states[index]
             message = f"{deal.id}: {edit(rng, deal, day)}"
-            if rng.random() < 0.01 and not deal.path.endswith("-renamed.md"):
+            if (
+                rng.random() < 0.01
+                and not deal.path.endswith("-renamed.md")
+                and deal.path in on_main  # git can only rename what the branch has
+            ):
                 new_path = deal.path.replace(".md", "-renamed.md")
                 rename = (deal.path, new_path)
                 deal.path = new_path
         deal = states[index]
-        if rng.random() < 0.02 and main_tip is not None:
+        to_side = rng.random() < 0.02  # drawn every time: the same seed gives the same repo
+        if to_side and main_tip is not None and rename is None:
             side.append((index, deal, message))  # lands on a side branch, merged later
             continue
         files = [(deal.path, deal.render())]
+        if rename is not None:
+            on_main.discard(rename[0])
+        on_main.add(deal.path)
         if side and rng.random() < 0.3:
             branch_tip = main_tip
             for _, sdeal, smessage in side:
+                on_main.add(sdeal.path)  # once merged
                 branch_tip = commit(
                     "refs/heads/side",
                     when,
