@@ -300,7 +300,7 @@ def build(out: Path, deals: int, revisions: int, seed: int) -> int:
         stream.append(b"\n")
         return mark
 
-    on_main: set[str] = set()  # paths the main branch has (written there, or merged)
+    on_main: set[str] = set()  # paths the main branch's tree has
     for n, index in enumerate(plan):
         when = START + dt.timedelta(seconds=n * step_seconds)
         day = when.date()
@@ -332,7 +332,8 @@ def build(out: Path, deals: int, revisions: int, seed: int) -> int:
         if side and rng.random() < 0.3:
             branch_tip = main_tip
             for _, sdeal, smessage in side:
-                on_main.add(sdeal.path)  # once merged
+                # fast-import takes a merge's tree from its first parent and its own files:
+                # what only the side branch wrote is not on the main branch
                 branch_tip = commit(
                     "refs/heads/side",
                     when,
