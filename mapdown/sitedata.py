@@ -246,8 +246,10 @@ def countdown_weeks(
             )
         )
         asked = week_questions(state_deal, day, config, history, missing)
-        due = [m for m in state_deal.milestones if m.is_open and monday <= m.due <= sunday]
-        overdue = [m for m in state_deal.milestones if m.is_open and m.due < monday]
+        # every step due this week, done or not; overdue: open and past its due date by the
+        # day the week is judged on (its Sunday, or the as-of day in the current week)
+        due = [m for m in state_deal.milestones if monday <= m.due <= sunday]
+        overdue = [m for m in state_deal.milestones if m.is_open and m.due < day]
         weeks.append(
             {
                 "week": week,
@@ -258,7 +260,14 @@ def countdown_weeks(
                 "days_to_go_live": (deal.go_live - day).days,
                 "events": events,
                 "due": [
-                    {"id": m.id, "step": m.step, "owner": m.owner, "due": m.due.isoformat()}
+                    {
+                        "id": m.id,
+                        "step": m.step,
+                        "owner": m.owner,
+                        "due": m.due.isoformat(),
+                        "status": m.status,
+                        "late": m.is_open and m.due < day,
+                    }
                     for m in due
                 ],
                 "overdue": [

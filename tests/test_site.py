@@ -225,6 +225,21 @@ def test_weekly_page_shows_that_weeks_slips_and_voided_confirmations(built: Path
     assert "Confirmed in writing" in other and "Ana Silva" in other
 
 
+def test_weekly_page_due_and_overdue_agree(built: Path) -> None:
+    # beta's demo was due Fri 16 Oct and still open at the end of that week: it is due that
+    # week, marked late, and overdue by the Sunday the week is judged on
+    week = (built / "deals/beta/weeks/2026-W42.html").read_text(encoding="utf-8")
+    due = week[week.index("Due this week") : week.index("Overdue")]
+    assert "Product demo" in due and '<span class="flag">late</span>' in due
+    overdue = week[week.index("Overdue") : week.index('id="work"')]
+    assert "Product demo" in overdue and "2 days late" in overdue
+    # alpha's pilot, due and done that week, is due and done, not overdue
+    week = (built / "deals/alpha/weeks/2026-W44.html").read_text(encoding="utf-8")
+    due = week[week.index("Due this week") : week.index('id="work"')]
+    assert "Pilot" in due and '<span class="flag ok">done</span>' in due
+    assert "Nothing is overdue." in week
+
+
 def test_dashboard_sorts_without_javascript(built: Path) -> None:
     index = (built / "index.html").read_text(encoding="utf-8")
     assert "<script" not in index
