@@ -24,6 +24,7 @@ Progress goes to stderr. Every run has a time limit (--timeout), so the benchmar
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import hashlib
 import itertools
@@ -852,6 +853,51 @@ def report(sizes: list[Size], args: argparse.Namespace, argv: list[str], hugo: s
     return "\n".join(lines).rstrip() + "\n"
 
 
+# ---------------------------------------------------------------- results kept for --reuse
+
+
+def _results_tag(size: Size, args: argparse.Namespace) -> dict[str, object]:
+    """What a size's figures depend on besides the repository: mapdown's code and the run."""
+    code = ("mapdown", "site_templates")
+    trees = subprocess.run(
+        ["git", "rev-parse", *(f"HEAD:{c}" for c in code)], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", *code], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    name = "+".join(trees) + ("-dirty" if dirty else "")
+    return {"mapdown": name, "repeat": size.repeat, "only": sorted(args.only)}
+
+
+def save_results(size: Size, args: argparse.Namespace) -> None:
+    data = {
+        "tag": _results_tag(size, args),
+        "stats": size.stats,
+        "measures": {k: dataclasses.asdict(m) for k, m in size.measures.items()},
+        "change": size.change,
+        "outputs": size.outputs,
+    }
+    (size.folder / "results.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
+
+
+def load_results(size: Size, args: argparse.Namespace) -> Path | None:
+    """Fill `size` from its saved results if they were made the same way; their file."""
+    path = size.folder / "results.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data["tag"] != _results_tag(size, args) or str(data["tag"]["mapdown"]).endswith(
+            "-dirty"
+        ):
+            return None
+        size.stats = data["stats"]
+        size.measures = {k: Measure(**m) for k, m in data["measures"].items()}
+        size.change = data["change"]
+        size.outputs = {k: (v[0], v[1]) for k, v in data["outputs"].items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return path
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -913,6 +959,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: 100 deals × 10 revisions, once each"
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="take a size's figures from the last run that measured it at the same commit of "
+        "mapdown with the same --repeat and --only (saved in its folder as results.json), "
+        "rather than measuring it again: a long run can be made in parts",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.deals, args.revisions, args.repeat = [100], [10], [1]
@@ -942,6 +995,10 @@ def main(argv: list[str] | None = None) -> None:
             folder = workdir / f"d{deals}-r{revisions}-s{args.seed}"
             size = Size(deals, revisions, folder, folder / "repo", repeats[deals])
             sizes.append(size)
+            saved = load_results(size, args) if args.reuse else None
+            if saved is not None:
+                say(f"[{size.deals}×{size.revisions}] figures reused from {saved}")
+                continue
             prepare(size, args.seed)
             if "floor" in args.only:
                 measure_floor(size, workdir, size.repeat, args.timeout)
@@ -951,6 +1008,7 @@ def main(argv: list[str] | None = None) -> None:
                 if name in args.only:
                     measure_mapdown(size, name, size.repeat, args.timeout)
             reset(size.repo)
+            save_results(size, args)
     text = report(sizes, args, argv, hugo)
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(text, encoding="utf-8")
