@@ -593,12 +593,17 @@ def ratio(a: Measure | None, b: Measure | None) -> str:
 
 def size_section(size: Size, repeat: int) -> list[str]:
     s = size.stats
+
+    def n(key: str) -> str:  # a count, or ? when the measure that counts it was not run
+        value = s.get(key)
+        return f"{value:,}" if isinstance(value, int) else "?"
+
     lines = [
         f"## {size.name}",
         "",
-        f"Repository: {s.get('commits', '?'):,} commits ({s.get('first_parent', '?'):,} on the "
-        f"first-parent chain), {s.get('deal_files', '?'):,} deal files, "
-        f"{s.get('blobs', '?'):,} distinct deal blobs in the history "
+        f"Repository: {n('commits')} commits ({n('first_parent')} on the "
+        f"first-parent chain), {n('deal_files')} deal files, "
+        f"{n('blobs')} distinct deal blobs in the history "
         f"({int(s.get('bytes', 0)) / 2**20:.1f} MB of text), {s.get('pack_mb', 0):.1f} MB of "
         "git objects.",
         "",
@@ -962,9 +967,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--reuse",
         action="store_true",
-        help="take a size's figures from the last run that measured it at the same commit of "
-        "mapdown with the same --repeat and --only (saved in its folder as results.json), "
-        "rather than measuring it again: a long run can be made in parts",
+        help="take a size's figures from the last run that measured it with the same mapdown "
+        "code, --repeat and --only (saved in its folder as results.json), rather than "
+        "measuring it again: a long run can be made in parts",
     )
     args = parser.parse_args(argv)
     if args.quick:
