@@ -725,6 +725,30 @@ def test_pages_across_deals_are_reused_until_what_they_list_changes(
     assert "NEW WEEK" in (out / weeks[0]).read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("cp", [None, "/bin/false"], ids=["no cp", "cp fails"])
+def test_unchanged_pages_are_linked_without_cp(
+    fresh_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cp: str | None
+) -> None:
+    import mapdown.site as site
+
+    out = tmp_path / "site"
+    assert build(fresh_repo, "--out", str(out)).exit_code == 0
+    first = inodes(out)
+    which = shutil.which
+    monkeypatch.setattr(site.shutil, "which", lambda name: cp if name == "cp" else which(name))
+    result = build(fresh_repo, "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    again = inodes(out)
+    assert sorted(again) == sorted(first)
+    # nothing changed: every page is linked from the previous site, by the fallback
+    written = {p for p in first if again[p] != first[p]}
+    assert written == {"data.json", MANIFEST, MARKER, "style.css"}
+    fresh = tmp_path / "fresh"
+    assert build(fresh_repo, "--out", str(fresh), "--no-cache").exit_code == 0
+    assert files_of(out) == files_of(fresh)
+    assert f"Built {len([p for p in again if p.endswith('.html')])} pages" in result.output
+
+
 def test_builds_outside_git_from_the_files(tmp_path: Path) -> None:
     root = tmp_path / "plain"
     (root / "deals").mkdir(parents=True)
