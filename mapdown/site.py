@@ -143,6 +143,8 @@ SORTS = (
     ),
     Sort("confirmation", "confirmation rate, lowest first", "sort/confirmation.html", _rate_key),
 )
+# the folder depths of the sorted dashboards: a row is rendered once for each
+DASHBOARD_ROOTS = tuple(sorted({"../" * s.page.count("/") for s in SORTS}))
 
 
 @dataclass(frozen=True)
@@ -673,7 +675,6 @@ def iter_deals(
     from mapdown.check import display_path
     from mapdown.gitio import blob_hash
     from mapdown.report import config_fingerprint
-    from mapdown.sitedata import deal_data
 
     files = deal_files(root, config)
     history = repo if repo is not None and repo.available else None
@@ -711,15 +712,14 @@ def iter_deals(
     by_path = {computed[item.path]: item for item in items}
     del items  # each deal's parse and history is let go once its pages are written
 
-    def compute(path: Path) -> str:
-        item = by_path.pop(path, None) or gather(root, config, as_of, repo, [path])[0]
-        return deal_json(deal_data(item, as_of, config))
+    def item_of(path: Path) -> DealInput:
+        return by_path.pop(path, None) or gather(root, config, as_of, repo, [path])[0]
 
     def cached_text(path: Path) -> str:
         hit = cache.get("site_deals", keys[path] + TEXT_KEY) if cache is not None else None
         if isinstance(hit, dict) and isinstance(hit.get("text"), str):
             return hit["text"]
-        return compute(path)  # a damaged entry: made again
+        return _deal_text(item_of(path), as_of, config)  # a damaged entry: made again
 
     def keep(part: DealPart) -> None:
         if cache is not None:
@@ -734,7 +734,7 @@ def iter_deals(
                 did = _valid(SLUG, slimmed["id"], "deal id")
                 yield DealPart(did, slimmed, keys[path], functools.partial(cached_text, path))
                 continue
-            item = by_path.pop(path, None) or gather(root, config, as_of, repo, [path])[0]
+            item = item_of(path)
             did = _valid(SLUG, item.deal.id, "deal id")
             text = functools.partial(_deal_text, item, as_of, config)
             forget = history.forget if history is not None else None
@@ -1168,13 +1168,14 @@ class Site:
         write.link_trees(unchanged)  # in threads, while the pages across deals are made
         data = assemble(deals, self.as_of, self.config)
         listed = _digest(sorted(keys.items()))  # the deals and what each was made from
-        stale = self._stale_dashboards(listed)
+        made_from = {s.key: _digest([listed, s.key]) for s in SORTS}
+        stale = any(not self._reusable(s.page, made_from[s.key]) for s in SORTS)
         rows = self.dashboard_rows(data["deals"], keys) if stale else []
         for sort in SORTS:
             self.reuse_or_page(
                 write,
                 sort.page,
-                _digest([listed, sort.key]),
+                made_from[sort.key],
                 "dashboard.html",
                 lambda sort=sort: {
                     "rows": sorted(rows, key=sort.order),
@@ -1262,9 +1263,6 @@ class Site:
             "deals": [[p.id, p.slim, p.text] for p in done],
         }
 
-    def _stale_dashboards(self, listed: str) -> bool:
-        return any(not self._reusable(s.page, _digest([listed, s.key])) for s in SORTS)
-
     def _reusable(self, path: str, key: str) -> bool:
         return (
             self._previous is not None
@@ -1319,45 +1317,43 @@ class Site:
         one-deal change renders one row."""
         names = {d["id"]: _digest([self._salt, keys[d["id"]]]) + ROW_KEY for d in deals}
         saved = self.cache.get_many("site_deals", names.values()) if self.cache else {}
-        roots = sorted({"../" * s.page.count("/") for s in SORTS})
         rows = []
         for deal in deals:
             html = saved.get(names[deal["id"]])
-            if isinstance(html, dict) and all(isinstance(html.get(r), str) for r in roots):
-                why = deal["risk"]
-                row = {"deal": deal, "at_risk": bool(why), "why": why}
-                row["html"] = {r: Markup(html[r]) for r in roots}  # rendered and escaped before
-            else:
-                row = self.dashboard_row(deal)
-                if self.cache is not None:
-                    self.cache.put("site_deals", names[deal["id"]], {**row["html"]})
+            if isinstance(html, dict) and all(type(html.get(r)) is str for r in DASHBOARD_ROOTS):
+                rows.append(self.dashboard_row(deal, html))  # rendered and escaped before
+                continue
+            row = self.dashboard_row(deal)
+            if self.cache is not None:
+                self.cache.put("site_deals", names[deal["id"]], {**row["html"]})
             rows.append(row)
         return rows
 
-    def dashboard_row(self, deal: dict[str, Any]) -> dict[str, Any]:
-        """A deal's dashboard row, its HTML rendered once for each folder depth of the
-        dashboards (`index.html`, `sort/*.html`) rather than once per dashboard."""
+    def dashboard_row(
+        self, deal: dict[str, Any], html: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """A deal's dashboard row: its HTML (`html`, as cached, or rendered once for each
+        folder depth of the dashboards, `index.html` and `sort/*.html`, not once per
+        dashboard) and what the sorts need."""
         why = deal["risk"]
+        row: dict[str, Any] = {"deal": deal, "at_risk": bool(why), "why": why}
+        if html is not None:
+            row["html"] = {r: Markup(html[r]) for r in DASHBOARD_ROOTS}
+            return row
         scores = [w["score"] for w in deal["weeks"]]
-        row = {
-            "deal": deal,
-            "at_risk": bool(why),
-            "why": why,
-            "sparkline": self.chart(
-                "sparkline",
-                scores or [deal["score"]["score"]],
-                label=f"Weekly score of {deal['title']}",
-                id_prefix=f"spark-{deal['id']}",
-            ),
-        }
-        roots = sorted({"../" * s.page.count("/") for s in SORTS})
+        row["sparkline"] = self.chart(
+            "sparkline",
+            scores or [deal["score"]["score"]],
+            label=f"Weekly score of {deal['title']}",
+            id_prefix=f"spark-{deal['id']}",
+        )
         row["html"] = {
             root: Markup(
                 self.render_template(
                     "dashboard_row.html", f"the dashboard row of {deal['id']}", root=root, row=row
                 )
             )
-            for root in roots
+            for root in DASHBOARD_ROOTS
         }
         return row
 
