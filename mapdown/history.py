@@ -814,6 +814,28 @@ def _is_deal(path: str, folder: str) -> bool:
     )
 
 
+LOG_PARTS = 16  # a cached log is kept in at most this many parts, then in one again
+
+
+def _cached_log(cache: Cache, folder: str) -> tuple[str | None, list[LogEntry], list[str]]:
+    """The cached log of `folder`: the commit it ends at, its entries, and the names of the
+    parts it is kept in (each build that finds new commits adds one part: the old ones are not
+    written again). (None, [], []) when there is none, or it is damaged."""
+    cached = cache.get("logs", folder)
+    try:
+        base = cached["head"]
+        if len(base) not in (40, 64) or not set(base) <= set("0123456789abcdef"):
+            raise ValueError(base)  # never handed to git as an option
+        names = cached["parts"]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise TypeError(names)
+        found = cache.get_many("logs", names)
+        known = [e for name in names for e in log_from_json(found[name]["entries"])]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None, [], []  # none, or a damaged entry: the whole log is read again
+    return base, known, names
+
+
 def _log(
     repo: git.Repo, cache: Cache, folder: str, head: str | None, store: BlobStore
 ) -> list[LogEntry]:
@@ -824,13 +846,7 @@ def _log(
     """
     if head is None:
         return []
-    cached = cache.get("logs", folder)
-    try:
-        base, known = cached["head"], log_from_json(cached["entries"])
-        if len(base) not in (40, 64) or not set(base) <= set("0123456789abcdef"):
-            raise ValueError(base)  # never handed to git as an option
-    except (KeyError, TypeError, ValueError, AttributeError):
-        base, known = None, []  # none, or a damaged entry: read the whole log
+    base, known, names = _cached_log(cache, folder)
     if base == head:
         return known
     # Versions are parsed while git writes the log; those left when it is done are parsed
@@ -838,10 +854,16 @@ def _log(
     written = threading.Event()
     prefetch = store.prefetcher(folder, until=written)
     if base is not None and continues(repo, base, head):
-        entries = known + read_log(repo, head, folder, since=base, each=prefetch, written=written)
+        new = read_log(repo, head, folder, since=base, each=prefetch, written=written)
+        entries = known + new
+        if len(names) >= LOG_PARTS:
+            new, names = entries, []
     else:
-        entries = read_log(repo, head, folder, each=prefetch, written=written)
-    cache.put("logs", folder, {"head": head, "entries": log_to_json(entries)})
+        entries = new = read_log(repo, head, folder, each=prefetch, written=written)
+        names = []
+    part = f"{folder}\0{head}"
+    cache.put("logs", part, {"entries": log_to_json(new)})
+    cache.put("logs", folder, {"head": head, "parts": [*names, part]})
     return entries
 
 

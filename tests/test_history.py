@@ -974,6 +974,44 @@ def test_parse_cache_is_read_and_a_damaged_cache_is_rebuilt(
     assert borrowed.output == expected.output
 
 
+def _log_index(root: Path) -> dict[str, Any]:
+    """The cached log's index: the commit it ends at and the parts it is kept in."""
+    conn = sqlite3.connect(_cache_db(root))
+    try:
+        (value,) = conn.execute("SELECT v FROM logs WHERE k = 'deals'").fetchone()
+    finally:
+        conn.close()
+    return json.loads(zlib.decompress(value))
+
+
+def test_a_cached_log_grows_by_parts_and_is_kept_whole_again(
+    gitrepo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mapdown.history
+
+    monkeypatch.setattr(mapdown.history, "LOG_PARTS", 3)
+    _three_commits(gitrepo)
+    args = ("history", "acme", "--format", "json")
+    text = gitrepo.read("deals/acme.md")
+    parts = []
+    for day, due in (("10-12", "2026-12-09"), ("10-14", "2026-12-10"), ("10-16", "2026-12-11")):
+        result = md(gitrepo, *args)
+        assert result.exit_code == 0, result.output + result.stderr
+        assert result.output == md(gitrepo, *args, "--no-cache").output  # the same answer
+        index = _log_index(gitrepo.root)
+        assert index["head"] == gitrepo.git("rev-parse", "HEAD")
+        parts.append(len(index["parts"]))
+        text = set_key(text, "legal-review", "due", due)  # one more commit to read
+        gitrepo.write("deals/acme.md", text)
+        gitrepo.commit(f"Legal slips again on {day}", f"2026-{day}")
+    # the first build reads the whole log (one part), the next ones add a part each; at
+    # three parts, the next build keeps it whole again
+    final = md(gitrepo, *args)
+    assert final.output == md(gitrepo, *args, "--no-cache").output
+    assert '"to": "2026-12-11"' in final.output  # the last slip is in the history
+    assert [*parts, len(_log_index(gitrepo.root)["parts"])] == [1, 2, 3, 1]
+
+
 # ---------------------------------------------------------------- 15. git processes
 
 
