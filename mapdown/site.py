@@ -47,7 +47,7 @@ from mapdown.cache import Cache
 from mapdown.config import Config
 from mapdown.errors import MapdownError, UsageProblem
 from mapdown.history import RepoHistory
-from mapdown.sitedata import DealInput, deal_risk, summary
+from mapdown.sitedata import DealInput, deal_risk, row_digests, summary
 
 MARKER = ".mapdown-site"
 MANIFEST = ".mapdown-manifest.json"  # which data, templates and code made each deal's pages
@@ -472,13 +472,23 @@ def _config_name(config: Config) -> str:
 
 def site_json(data: dict[str, Any]) -> str:
     """data.json: the site's summary of every deal (each pointing to its own data.json, which
-    holds everything its pages show), the weekly reviews and the rules."""
+    holds everything its pages show), the weeks (each pointing to its forecast review,
+    `weeks/<week>.json`) and the rules."""
     deals = [
         {**{k: v for k, v in d.items() if k != "countdown"}, "data": f"deals/{d['id']}/data.json"}
         for d in data["deals"]
     ]
+    weeks = [
+        {
+            "week": w["week"],
+            "sunday": w["sunday"],
+            "deals": len(w["deals"]),
+            "data": f"weeks/{w['week']}.json",
+        }
+        for w in data["weeks"]
+    ]
     return json.dumps(
-        {**data, "deals": deals},
+        {**data, "deals": deals, "weeks": weeks},
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),
@@ -495,14 +505,60 @@ def remove_tree(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)  # whatever is left (nothing, usually)
 
 
+DELETE_LATER_OVER = 2000  # files: a replaced site this large is deleted in the background
+
+
+def remove_later(folder: Path) -> bool:
+    """Start deleting `folder` in a process of its own that outlives this one (`rm -rf`, as
+    a grandchild: no process is left for this one to wait for); False if it cannot."""
+    sh, rm = shutil.which("sh"), shutil.which("rm")
+    if os.name != "posix" or sh is None or rm is None:
+        return False
+    try:
+        subprocess.run(
+            [sh, "-c", '"$1" -rf -- "$2" >/dev/null 2>&1 &', "sh", rm, str(folder)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # an interrupt of this build does not stop the deletion
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return False
+    return True
+
+
+def _ours(backup: Path) -> bool:
+    """Whether `backup` (named like a replaced site's folder) is one this build can delete:
+    empty, or holding only a site `mapdown build` wrote."""
+    if backup.is_symlink() or not backup.is_dir():
+        return False
+    inside = [p.name for p in backup.iterdir()]
+    site = backup / "site"
+    return not inside or (
+        inside == ["site"] and not site.is_symlink() and (site / MARKER).is_file()
+    )
+
+
+def sweep_replaced(out: Path) -> None:
+    """Replaced sites beside `out` that an earlier build left (it stopped, or its background
+    deletion did): deleted in the background too. Folders the build did not write are kept."""
+    prefix = f".{out.name}.old-"
+    for backup in sorted(p for p in out.parent.iterdir() if p.name.startswith(prefix)):
+        if _ours(backup) and not remove_later(backup):
+            remove_tree(backup)
+
+
 def write_atomically(out: Path, render: Callable[[Writer], None]) -> Writer:
     """Render into a new folder beside `out`, then swap it in; on any failure `out` is kept.
 
     `out` must have passed `check_output`. The new folder is a sibling, so the swap is two
-    renames on one file system; the old site lives in a backup folder until the new one is in.
+    renames on one file system; the old site lives in a backup folder until the new one is in,
+    and is deleted then (in the background, when it is large: see `remove_later`).
     """
     parent = out.parent
     parent.mkdir(parents=True, exist_ok=True)
+    sweep_replaced(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
     try:
         (tmp / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
@@ -523,7 +579,9 @@ def write_atomically(out: Path, render: Callable[[Writer], None]) -> Writer:
             except BaseException:
                 (backup / "site").replace(out)
                 raise
-            remove_tree(backup)
+            # a large site is deleted in the background: the new one is in place already
+            if writer.files <= DELETE_LATER_OVER or not remove_later(backup):
+                remove_tree(backup)
         else:
             tmp.replace(out)
     except BaseException:
@@ -622,9 +680,11 @@ class DealPart:
         item: DealInput | None = None,
         keep: Callable[[DealPart], None] | None = None,
         forget: Callable[[Any], None] | None = None,
+        rows: Any = None,
     ) -> None:
         self.id = id
         self._slim = slim
+        self._rows = rows  # row_digests, as cached with the summary (checked before use)
         self.key = key
         self._text = text
         self.item = item
@@ -641,6 +701,19 @@ class DealPart:
             self._slim = summary(self.data)
         return self._slim
 
+    @property
+    def rows(self) -> dict[str, str]:
+        """A name for each of its weekly review rows, by week (`row_digests`)."""
+        weeks = [w["week"] for w in self.slim["countdown"]]
+        cached = self._rows
+        if not (
+            isinstance(cached, dict)
+            and sorted(cached) == sorted(weeks)
+            and all(type(v) is str for v in cached.values())
+        ):
+            self._rows = row_digests(self.slim)
+        return self._rows
+
     @functools.cached_property
     def data(self) -> dict[str, Any]:
         """All of it, as plain JSON values (lists, not tuples)."""
@@ -651,8 +724,9 @@ class DealPart:
         return data
 
 
-def deal_json(data: dict[str, Any]) -> str:
-    """A deal's JSON: compact, keys sorted (the C encoder; indenting is the slow Python one)."""
+def compact_json(data: dict[str, Any]) -> str:
+    """JSON as the site writes it: compact, keys sorted (the C encoder; indenting is the slow
+    Python one)."""
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -723,7 +797,7 @@ def iter_deals(
 
     def keep(part: DealPart) -> None:
         if cache is not None:
-            cache.put("site_deals", part.key, {"slim": part.slim})
+            cache.put("site_deals", part.key, {"slim": part.slim, "rows": part.rows})
             cache.put("site_deals", part.key + TEXT_KEY, {"text": part.text})
 
     order = sorted(files, key=lambda p: (p.name.removesuffix(".md"), str(p)))
@@ -732,7 +806,8 @@ def iter_deals(
             if path in cached:
                 slimmed = hits[keys[path]]["slim"]
                 did = _valid(SLUG, slimmed["id"], "deal id")
-                yield DealPart(did, slimmed, keys[path], functools.partial(cached_text, path))
+                text = functools.partial(cached_text, path)
+                yield DealPart(did, slimmed, keys[path], text, rows=hits[keys[path]].get("rows"))
                 continue
             item = item_of(path)
             did = _valid(SLUG, item.deal.id, "deal id")
@@ -749,7 +824,7 @@ def _make_timeline(history: RepoHistory, rel: str) -> None:
 def _deal_text(item: DealInput, as_of: dt.date, config: Config) -> str:
     from mapdown.sitedata import deal_data
 
-    return deal_json(deal_data(item, as_of, config))
+    return compact_json(deal_data(item, as_of, config))
 
 
 TEXT_KEY = ":text"  # a deal's whole JSON is kept apart from its summary, read only when needed
@@ -934,8 +1009,26 @@ def template_loader(root: Path) -> BaseLoader:
     return ChoiceLoader(loaders)
 
 
+_DICT_NAMES = frozenset(dir(dict))
+
+
+class SiteEnvironment(Environment):
+    """Jinja's environment, with a short way through `a.b` where `a` is a plain dict, as the
+    site's data is: `a["b"]` at once, where Jinja would first try (and fail at) the attribute.
+    The result is the same as Jinja's rule (attribute first): a dict's only attributes are its
+    methods, which still win. A third of the time rendering a page went to that failed try."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_NAMES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
 def make_environment(root: Path) -> Environment:
-    env = Environment(
+    env = SiteEnvironment(
         loader=template_loader(root),
         autoescape=select_autoescape(["html", "htm", "xml", "svg"]),
         undefined=StrictUndefined,
@@ -1089,14 +1182,17 @@ class Site:
     # -- rendering
 
     def page(self, write: Writer, path: str, template: str, **context: Any) -> None:
-        depth = path.count("/")
+        write(path, self.page_html(path, template, **context))
+
+    def page_html(self, path: str, template: str, **context: Any) -> str:
+        """The page `path`: its links relative to its folder, its canonical address if any."""
         canonical = None
         if self.base_url:
             canonical = self.base_url + path.removesuffix("index.html")
-        html = self.render_template(
-            template, path, root="../" * depth, path=path, canonical=canonical, **context
+        root = "../" * path.count("/")
+        return self.render_template(
+            template, path, root=root, path=path, canonical=canonical, **context
         )
-        write(path, html)
 
     def render_template(self, template: str, what: str, **context: Any) -> str:
         """`template` rendered with the common context; a template's error as MapdownError."""
@@ -1144,9 +1240,16 @@ class Site:
             }
         )
         deals: list[dict[str, Any]] = []
+        digests: dict[str, dict[str, str]] = {}  # each deal's review rows, named by week
         keys: dict[str, str] = {}
         batch: list[DealPart] = []
         unchanged: list[tuple[Path, str]] = []
+
+        def take(done: Iterable[DealPart]) -> None:
+            for part in done:
+                deals.append(part.slim)
+                digests[part.id] = part.rows
+
         for part in parts:
             did = _valid(SLUG, part.id, "deal id")
             keys[did] = hashlib.sha1(
@@ -1156,15 +1259,15 @@ class Site:
             if part.item is not None:  # computed, then rendered: in parallel, a batch at a time
                 batch.append(part)
                 if len(batch) >= BATCH * max(1, self.jobs):
-                    deals.extend(self.compute_pages(write, batch))
+                    take(self.compute_pages(write, batch))
                     batch = []
                 continue
             if old is not None and made.get(did) == keys[did] and old.is_dir():
                 unchanged.append((old, f"deals/{did}"))  # linked once no more forks are made
             else:
                 self.write_deal(write, part)
-            deals.append(part.slim)
-        deals.extend(self.compute_pages(write, batch))
+            take([part])
+        take(self.compute_pages(write, batch))
         write.link_trees(unchanged)  # in threads, while the pages across deals are made
         data = assemble(deals, self.as_of, self.config)
         listed = _digest(sorted(keys.items()))  # the deals and what each was made from
@@ -1183,7 +1286,7 @@ class Site:
                     "sorts": SORTS,
                 },
             )
-        self.review_pages(write, data["weeks"])
+        self.review_pages(write, data["weeks"], digests)
         self.rule_pages(write)
         write("data.json", site_json(data))
         manifest = {
@@ -1200,21 +1303,20 @@ class Site:
         write(f"deals/{part.id}/data.json", part.text)
         return part.slim
 
-    def compute_pages(self, write: Writer, batch: list[DealPart]) -> list[dict[str, Any]]:
+    def compute_pages(self, write: Writer, batch: list[DealPart]) -> list[DealPart]:
         """Compute and render the deals of `batch`, shared between this process and forked
-        workers (each deal's pages are its own files); each deal's summary, and each deal
+        workers (each deal's pages are its own files); the deals, their summaries known, each
         kept in the cache by this process."""
         if not batch:
             return []
         jobs = min(self.jobs, len(batch)) if hasattr(os, "fork") else 1
         if jobs <= 1:
-            out = []
             for part in batch:
-                out.append(self.write_deal(write, part))
+                self.write_deal(write, part)
                 if part.keep is not None:
                     part.keep(part)
                 release(part)
-            return out
+            return batch
         preloaded = {}
         for part in batch:  # what a worker must not read itself: git and the cache are ours
             if part.item is not None and part.item.history is not None:
@@ -1234,14 +1336,12 @@ class Site:
             write.pages += payload["pages"]
             for did, slimmed, text in payload["deals"]:
                 results[did] = (slimmed, text)
-        out = []
         for part in batch:
             part._slim, part.text = results[part.id]
             if part.keep is not None:
                 part.keep(part)
-            out.append(part.slim)
             release(part, preloaded.get(part.id, ()))
-        return out
+        return batch
 
     def _render_share(self, write: Writer, share: list[DealPart]) -> list[DealPart]:
         for part in share:
@@ -1280,13 +1380,20 @@ class Site:
     ) -> None:
         """A page across deals: linked from the previous site when it was made from the same
         rows (`key`), templates, settings and code; else rendered from `context()`."""
+        self.reuse_or_write(write, path, key, lambda: self.page_html(path, template, **context()))
+
+    def reuse_or_write(
+        self, write: Writer, path: str, key: str, content: Callable[[], str]
+    ) -> None:
+        """A file across deals: linked from the previous site when it was made from the same
+        `key`, templates, settings and code; else written from `content()`."""
         assert self._previous is not None or not self._old_pages
         self._pages[path] = _digest([self._salt, key])
         if self._reusable(path, key):
             assert self._previous is not None
             write.link_file(self._previous / path, path)
         else:
-            self.page(write, path, template, **context())
+            write(path, content())
 
     def fingerprint(self) -> str:
         """A name for the templates as this repository sees them (its own, then the theme's)."""
@@ -1455,7 +1562,12 @@ class Site:
             cal.add_component(event)
         return cal.to_ical()
 
-    def review_pages(self, write: Writer, weeks: list[dict[str, Any]]) -> None:
+    def review_pages(
+        self, write: Writer, weeks: list[dict[str, Any]], digests: dict[str, dict[str, str]]
+    ) -> None:
+        """Each week's forecast review (its page and its data, `weeks/<week>.json`), made
+        again only when one of its rows changed (`digests`: each deal's rows, named by week),
+        and the index of the weeks."""
         for w in weeks:
             _valid(WEEK, w["week"], "week")
         for i, w in enumerate(weeks):
@@ -1464,13 +1576,16 @@ class Site:
                 "previous": weeks[i - 1]["week"] if i else None,
                 "next": weeks[i + 1]["week"] if i + 1 < len(weeks) else None,
             }
+            names = "\n".join(f"{r['id']} {digests[r['id']][w['week']]}" for r in w["deals"])
+            key = _digest([around["previous"], around["next"], w["week"], w["sunday"], names])
             self.reuse_or_page(
                 write,
                 f"weeks/{w['week']}.html",
-                _digest(around),
+                key,
                 "review_week.html",
                 lambda around=around: around,
             )
+            self.reuse_or_write(write, f"weeks/{w['week']}.json", key, lambda w=w: compact_json(w))
         summary = [
             {
                 "week": w["week"],

@@ -8,6 +8,8 @@ layout and the data can be tested without rendering anything.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -408,6 +410,29 @@ def _review_row(w: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def review_row(deal: dict[str, Any], week: dict[str, Any]) -> dict[str, Any]:
+    """A deal's row in a week's forecast review, from its `summary` and a countdown week."""
+    row = {k: v for k, v in week.items() if k not in ("week", "sunday")}
+    return {"id": deal["id"], "title": deal["title"], "customer": deal["customer"], **row}
+
+
+def row_digests(deal: dict[str, Any]) -> dict[str, str]:
+    """A name for each of a deal's review rows, by week (from its `summary`): a week's review
+    is made again only when a name among its rows changed."""
+    return {
+        w["week"]: hashlib.sha1(
+            json.dumps(
+                [w["sunday"], review_row(deal, w)],
+                sort_keys=True,
+                ensure_ascii=False,
+                separators=(",", ":"),
+            ).encode(),
+            usedforsecurity=False,
+        ).hexdigest()
+        for w in deal["countdown"]
+    }
+
+
 def review_weeks(deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The forecast review for every ISO week from each deal's `summary`: each deal's score and
     change, worst drops first."""
@@ -416,10 +441,7 @@ def review_weeks(deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for d in deals:
         for w in d["countdown"]:
             ends[w["week"]] = w["sunday"]
-            row = {k: v for k, v in w.items() if k not in ("week", "sunday")}
-            weeks.setdefault(w["week"], []).append(
-                {"id": d["id"], "title": d["title"], "customer": d["customer"], **row}
-            )
+            weeks.setdefault(w["week"], []).append(review_row(d, w))
     out = []
     for week in sorted(weeks):
         rows = sorted(

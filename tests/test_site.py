@@ -512,6 +512,55 @@ def test_rebuilds_its_own_folder_and_an_empty_one(fresh_repo: GitRepo, tmp_path:
     assert leftovers == []
 
 
+def test_a_large_replaced_site_is_deleted_in_the_background(
+    fresh_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mapdown.site
+
+    monkeypatch.setattr(mapdown.site, "DELETE_LATER_OVER", 0)  # every site counts as large
+    out = tmp_path / "site"
+    assert build(fresh_repo, "--out", str(out)).exit_code == 0
+    before = files_of(out)
+    # a replaced site an earlier build left (it stopped before deleting it), and a folder of
+    # the user's named like one
+    left = tmp_path / ".site.old-left1234" / "site"
+    left.mkdir(parents=True)
+    (left / MARKER).write_text("x", encoding="utf-8")
+    (left / "index.html").write_text("old", encoding="utf-8")
+    mine = tmp_path / ".site.old-mine5678"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine", encoding="utf-8")
+
+    assert build(fresh_repo, "--out", str(out)).exit_code == 0
+    assert files_of(out) == before  # the new site is in place at once
+
+    def replaced() -> list[str]:
+        return [p.name for p in tmp_path.iterdir() if p.name.startswith(".site.old-")]
+
+    deadline = time.monotonic() + 60  # waits for the deletion; asserts nothing about speed
+    while time.monotonic() < deadline and replaced() != [mine.name]:
+        time.sleep(0.05)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [mine.name, "repo", "site"]
+    assert (mine / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert files_of(out) == before
+
+
+def test_without_a_shell_a_replaced_site_is_deleted_at_once(
+    fresh_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mapdown.site
+
+    monkeypatch.setattr(mapdown.site, "DELETE_LATER_OVER", 0)
+    monkeypatch.setattr(mapdown.site.shutil, "which", lambda name: None)
+    folder = tmp_path / "old"
+    folder.mkdir()
+    assert mapdown.site.remove_later(folder) is False and folder.is_dir()
+    out = tmp_path / "site"
+    for _ in range(2):
+        assert build(fresh_repo, "--out", str(out)).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old", "repo", "site"]
+
+
 def test_a_failed_build_leaves_the_previous_site(fresh_repo: GitRepo, tmp_path: Path) -> None:
     out = tmp_path / "site"
     assert build(fresh_repo, "--out", str(out)).exit_code == 0
@@ -647,7 +696,17 @@ def test_data_json_is_site_data(site_repo: GitRepo, built: Path) -> None:
         whole = {i.deal.id: json.loads(json.dumps(deal_data(i, day, config))) for i in items}
         expected = json.loads(json.dumps(site_data(items, day, config)))
     assert data["as_of"] == AS_OF and data["title"] == "Snapshot deals"
-    assert data["weeks"] == expected["weeks"] and data["rules"] == expected["rules"]
+    assert data["rules"] == expected["rules"]
+    # each week: its forecast review in weeks/<week>.json
+    assert [w["week"] for w in data["weeks"]] == [w["week"] for w in expected["weeks"]]
+    for listed, week in zip(data["weeks"], expected["weeks"], strict=True):
+        assert listed == {
+            "week": week["week"],
+            "sunday": week["sunday"],
+            "deals": len(week["deals"]),
+            "data": f"weeks/{week['week']}.json",
+        }
+        assert json.loads((built / listed["data"]).read_text(encoding="utf-8")) == week
     assert [d["id"] for d in data["deals"]] == ["beta", "alpha"]  # at risk first
     for listed, summary in zip(data["deals"], expected["deals"], strict=True):
         # the deal's summary, and everything its pages show in its own data.json
@@ -712,7 +771,7 @@ def test_pages_across_deals_are_reused_until_what_they_list_changes(
     assert {"index.html", "weeks/index.html", "deals/beta/index.html"} <= written
     assert {p for p in written if p.startswith(("deals/alpha/", "rules/"))} == set()
     weeks = sorted(p for p in again if p.startswith("weeks/2026-W"))
-    assert [p for p in weeks if p in written] == ["weeks/2026-W45.html"]
+    assert [p for p in weeks if p in written] == ["weeks/2026-W45.html", "weeks/2026-W45.json"]
     fresh = tmp_path / "fresh"
     assert build(fresh_repo, "--out", str(fresh), "--no-cache").exit_code == 0
     assert files_of(out) == files_of(fresh)  # reused pages make the same site
