@@ -274,8 +274,13 @@ def launch(
     ok_codes: tuple[int, ...] = (0,),
     env: dict[str, str] | None = None,
 ) -> tuple[float, int]:
-    """(seconds, peak KiB) of one run of `command` in a fresh process."""
+    """(seconds, peak KiB) of one run of `command` in a fresh process.
+
+    Python may keep byte code (PYTHONDONTWRITEBYTECODE is dropped): an installed mapdown
+    starts from its compiled modules, and so does the run, from the second one on."""
     logs.mkdir(parents=True, exist_ok=True)
+    env = {**(env if env is not None else os.environ)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     out, err = logs / f"{slug}.out", logs / f"{slug}.err"
     proc = subprocess.Popen(
         [sys.executable, "-c", LAUNCHER, str(out), str(err), *command],
@@ -337,12 +342,23 @@ def run_measure(
         measure.seconds.append(seconds)
         measure.peaks.append(peak)
         say(f"{tag}: {seconds:.2f} s, {peak / 1024:.0f} MB")
+        settle(size.folder)
         if after is not None:
             after(n)
     return measure
 
 
 # ---------------------------------------------------------------- the repository
+
+
+def settle(folder: Path, limit: float = 300) -> None:
+    """Wait (untimed) until the sites a build replaced in `folder` are deleted: mapdown
+    deletes a large one in the background, which must not run into the next measure."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and any(
+        p.name.startswith(".mapdown-site.old-") for p in folder.iterdir()
+    ):
+        time.sleep(0.1)
 
 
 def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -849,7 +865,10 @@ def report(sizes: list[Size], args: argparse.Namespace, argv: list[str], hugo: s
         "- **mapdown**: `python -m mapdown check|score --format json` and `mapdown build --out "
         "…`. Cold: no `.mapdown-cache` (and for build no output folder); warm: the same "
         "command again, nothing changed; after a one-deal commit: before each run, a new "
-        "commit slips the first open step of one deal by a day (fixed author and dates).",
+        "commit slips the first open step of one deal by a day (fixed author and dates). "
+        "Python keeps byte code as an installed package does (`PYTHONDONTWRITEBYTECODE` is "
+        "dropped for the runs). A build deletes a large replaced site in the background; "
+        "the next run starts once it is gone (untimed).",
         "",
     ]
     for size in sizes:
