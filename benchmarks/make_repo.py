@@ -173,7 +173,13 @@ class DealState:
         return "\n".join(out)
 
 
-def new_deal(rng: random.Random, index: int, day: dt.date) -> DealState:
+def deal_path(index: int, per_folder: int = 0) -> str:
+    """A deal's file: directly in deals/, or in a subfolder of `per_folder` deals."""
+    name = f"deal-{index:05d}.md"
+    return f"deals/{name}" if per_folder <= 0 else f"deals/g{index // per_folder:03d}/{name}"
+
+
+def new_deal(rng: random.Random, index: int, day: dt.date, per_folder: int = 0) -> DealState:
     names = rng.sample([f"{first} {last}" for first in FIRST for last in LAST], 7)
     people = [(names[i], "customer", CUSTOMER_ROLES[i]) for i in range(5)]
     people += [(names[5], "vendor", "account executive"), (names[6], "vendor", "engineer")]
@@ -199,7 +205,7 @@ def new_deal(rng: random.Random, index: int, day: dt.date) -> DealState:
         previous = sid
     return DealState(
         f"deal-{index:05d}",
-        f"deals/deal-{index:05d}.md",
+        deal_path(index, per_folder),
         f"Customer {index:05d} Holdings",
         go_live,
         close,
@@ -253,7 +259,9 @@ def edit(rng: random.Random, deal: DealState, day: dt.date) -> str:
     return f"extra-{n} added"
 
 
-def build(out: Path, deals: int, revisions: int, seed: int) -> int:
+def build(out: Path, deals: int, revisions: int, seed: int, per_folder: int = 0) -> int:
+    """The repository; `per_folder` > 0 puts the deals in subfolders of that many deals each
+    (the same edits: only the paths differ)."""
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=False)
     subprocess.run(["git", "init", "-q", "-b", "main", str(out)], check=True)
@@ -307,7 +315,7 @@ def build(out: Path, deals: int, revisions: int, seed: int) -> int:
         rename = None
         if index not in seen:
             seen.add(index)
-            states[index] = new_deal(rng, index, day)
+            states[index] = new_deal(rng, index, day, per_folder)
             message = f"{states[index].id}: new plan"
         else:
             deal = states[index]
@@ -416,10 +424,13 @@ def main() -> None:
     parser.add_argument("--deals", type=int, default=1000)
     parser.add_argument("--revisions", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--per-folder", type=int, default=0, help="deals per subfolder of deals/ (0: none)"
+    )
     args = parser.parse_args()
     if args.out.exists():
         sys.exit(f"{args.out} exists; choose a new folder")
-    commits = build(args.out, args.deals, args.revisions, args.seed)
+    commits = build(args.out, args.deals, args.revisions, args.seed, args.per_folder)
     print(f"{args.out}: {args.deals} deals × {args.revisions} revisions, {commits} commits")
 
 

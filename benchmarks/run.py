@@ -247,6 +247,7 @@ class Size:
     folder: Path
     repo: Path
     repeat: int = 3  # runs of each measure at this size
+    per_folder: int = 0  # deals per subfolder of deals/ (0: all directly in deals/)
     stats: dict[str, object] = field(default_factory=dict)
     measures: dict[str, Measure] = field(default_factory=dict)
     change: dict[str, object] | None = None  # what one deal's commit changed in the site
@@ -254,7 +255,8 @@ class Size:
 
     @property
     def name(self) -> str:
-        return f"{self.deals:,} deals × {self.revisions} revisions"
+        layout = f", {self.per_folder} per subfolder" if self.per_folder else ""
+        return f"{self.deals:,} deals × {self.revisions} revisions{layout}"
 
     def get(self, key: str) -> Measure | None:
         m = self.measures.get(key)
@@ -384,7 +386,7 @@ def prepare(size: Size, seed: int) -> None:
             shutil.rmtree(repo)  # an interrupted build
         say(f"[{size.deals}×{size.revisions}] building {repo} (once; reused by later runs)")
         start = time.perf_counter()
-        make_repo(repo, size.deals, size.revisions, seed)
+        make_repo(repo, size.deals, size.revisions, seed, size.per_folder)
         # what the benchmark adds inside the repository stays out of git's way
         with (repo / ".git" / "info" / "exclude").open("a", encoding="utf-8") as f:
             f.write("/hugo-site/\n/.mapdown-cache/\n")
@@ -397,7 +399,7 @@ def prepare(size: Size, seed: int) -> None:
     size.stats = {
         "commits": int(git(repo, "rev-list", "--count", "HEAD")),
         "first_parent": int(git(repo, "rev-list", "--count", "--first-parent", "HEAD")),
-        "deal_files": len(list((repo / "deals").glob("*.md"))),
+        "deal_files": len(list((repo / "deals").rglob("*.md"))),
         "pack_mb": (int(objects.get("size-pack", 0)) + int(objects.get("size", 0))) / 1024,
     }
 
@@ -411,7 +413,7 @@ def reset(repo: Path) -> None:
 
 def changed_deal(repo: Path) -> Path:
     """The deal the one-deal commits change: the middle one, by name."""
-    deals = sorted((repo / "deals").glob("*.md"))
+    deals = sorted((repo / "deals").rglob("*.md"))
     return deals[len(deals) // 2]
 
 
@@ -506,7 +508,8 @@ def measure_hugo(size: Size, hugo: str, repeat: int, timeout: float) -> None:
     run_measure(size, "hugo-warm", f"{label}, warm", command, repeat, timeout, **kw)
     if public.is_dir():
         size.outputs["Hugo"] = output_size(public)
-        page = public / "deals" / changed_deal(size.repo).stem / "index.html"
+        rel = changed_deal(size.repo).relative_to(size.repo / "deals").with_suffix("")
+        page = public / "deals" / rel / "index.html"
         shown = page.is_file() and 'class="commit"' in page.read_text(encoding="utf-8")
         size.stats["hugo_gitinfo"] = shown
         if not shown:
@@ -965,6 +968,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--per-folder",
+        type=int,
+        default=0,
+        help="deals per subfolder of deals/ (0, the default: every deal directly in deals/)",
+    )
+    parser.add_argument(
         "--workdir", type=Path, default=HERE / "out", help="built repositories and outputs"
     )
     parser.add_argument(
@@ -1016,8 +1025,9 @@ def main(argv: list[str] | None = None) -> None:
     sizes = []
     for revisions in args.revisions:
         for deals in args.deals:
-            folder = workdir / f"d{deals}-r{revisions}-s{args.seed}"
-            size = Size(deals, revisions, folder, folder / "repo", repeats[deals])
+            layout = f"-p{args.per_folder}" if args.per_folder else ""
+            folder = workdir / f"d{deals}-r{revisions}-s{args.seed}{layout}"
+            size = Size(deals, revisions, folder, folder / "repo", repeats[deals], args.per_folder)
             sizes.append(size)
             saved = load_results(size, args) if args.reuse else None
             if saved is not None:
