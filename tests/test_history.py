@@ -587,6 +587,32 @@ def test_renamed_file_keeps_its_history(gitrepo: GitRepo) -> None:
     assert any("pilot" in d["message"] for d in codes(diags, "MAP203"))
 
 
+def test_a_deal_moved_into_a_subfolder_keeps_its_history(gitrepo: GitRepo) -> None:
+    # a large team groups its deals in subfolders (docs/performance.md: git reads a small
+    # folder per commit): moving a deal there keeps its history, and `history` finds it by id
+    text = confirm(BASE, "security-review", "Cara Lund", "Email 2026-10-01, Re: security dates")
+    gitrepo.write("deals/acme.md", text)
+    c1 = gitrepo.commit("Acme plan, security confirmed", "2026-10-01")
+    (gitrepo.root / "deals/emea").mkdir()
+    gitrepo.mv("deals/acme.md", "deals/emea/acme.md")
+    gitrepo.commit("Group the EMEA deals", "2026-10-05")
+    text = set_key(text, "legal-review", "due", "2026-12-08")
+    gitrepo.write("deals/emea/acme.md", text)
+    c3 = gitrepo.commit("Legal slips", "2026-10-08")
+
+    record = history(gitrepo, "acme", "2026-10-25")
+    assert record["path"] == "deals/emea/acme.md"
+    assert kinds(record["milestones"]["security-review"]) == ["created", "confirmed"]
+    assert record["milestones"]["security-review"][1]["commit"] == c1
+    legal = record["milestones"]["legal-review"]
+    assert kinds(legal) == ["created", "slipped"]
+    subset(legal[1], commit=c3, to="2026-12-08", days=4)
+    assert kinds(record["deal_events"]) == ["deal-added"]
+    now = scores(gitrepo, "2026-10-25")
+    assert set(now) == {"acme"}
+    assert rate(now["acme"]) == (2, 1, 50.0)  # the confirmation made before the move covers
+
+
 # ---------------------------------------------------------------- 7. deleted and re-added
 
 
