@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import hashlib
 import json
-import marshal
 import os
-import sys
 import threading
 import zoneinfo
 from collections import OrderedDict
@@ -40,6 +39,7 @@ from typing import Any
 
 import git
 
+from mapdown import workers
 from mapdown.cache import CACHE_DIR, Cache
 from mapdown.dates import now
 from mapdown.errors import MapdownError
@@ -712,34 +712,25 @@ class RepoHistory:
         (dicts, lists, strings, numbers). If the worker fails, its share is done here.
         """
         least = MIN_FORK if min_fork is None else min_fork
-        if len(paths) < max(least, 2) or not hasattr(os, "fork") or _cores() < 2:
+        if len(paths) < max(least, 2) or not workers.can_fork() or _cores() < 2:
             self._load(paths)
             return {path: work(path) for path in paths}
         ours, theirs = list(paths[0::2]), list(paths[1::2])
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the worker: never returns
-            os.close(read_end)
-            _worker(self, theirs, work, write_end)
-        os.close(write_end)
+        worker = workers.fork(functools.partial(_worker, self, theirs, work))
         try:
             self._load(ours)
             results = {path: work(path) for path in ours}
         finally:
-            with os.fdopen(read_end, "rb") as pipe:
-                payload = pipe.read()
-            os.waitpid(pid, 0)
-        try:
-            theirs_done, entries = marshal.loads(payload)
-            if not isinstance(theirs_done, dict) or not isinstance(entries, dict):
-                raise ValueError("not a worker's answer")
-        except (EOFError, ValueError, TypeError):
-            theirs_done, entries = {}, {}  # the worker failed: its share is done here
-        if self.cache is not None:
-            self.cache.add_pending(entries)
-        for path in theirs:
+            kind, answer = workers.collect(worker)
+        theirs_done: Any = {}
+        if kind == "ok" and isinstance(answer, tuple) and len(answer) == 2:
+            theirs_done, entries = answer
+            if isinstance(theirs_done, dict) and isinstance(entries, dict):
+                if self.cache is not None:
+                    self.cache.add_pending(entries)
+            else:
+                theirs_done = {}
+        for path in theirs:  # what the worker did not do (it failed) is done here
             results[path] = theirs_done[path] if path in theirs_done else work(path)
         return {path: results[path] for path in paths}
 
@@ -779,26 +770,18 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _worker(repo: RepoHistory, paths: list[str], work: Callable[[str], Any], out: int) -> None:
-    """In a forked process: `work` on each path, the results and the cache entries made meanwhile
-    written to `out`; then exit at once (no cleanup: every resource is the parent's)."""
-    code = 1
-    try:
-        if repo.cache is not None:
-            repo.cache.in_child()
-        if repo._store is not None:
-            repo._store.in_child()
-        repo._load(paths)
-        results = {path: work(path) for path in paths}
-        entries = repo.cache.take_pending() if repo.cache is not None else {}
-        payload = marshal.dumps((results, entries))
-        with os.fdopen(out, "wb") as pipe:
-            pipe.write(payload)
-        code = 0
-    except BaseException:  # the parent does this share itself
-        pass
-    finally:
-        os._exit(code)
+def _worker(
+    repo: RepoHistory, paths: list[str], work: Callable[[str], Any]
+) -> tuple[dict[str, Any], dict[str, dict[str, bytes]]]:
+    """In a forked process: `work` on each path; the results, and the cache entries made
+    meanwhile (the parent writes them)."""
+    if repo.cache is not None:
+        repo.cache.in_child()
+    if repo._store is not None:
+        repo._store.in_child()
+    repo._load(paths)
+    results = {path: work(path) for path in paths}
+    return results, repo.cache.take_pending() if repo.cache is not None else {}
 
 
 def _no_history(path: str) -> DealHistory:

@@ -42,7 +42,7 @@ from jinja2 import (
 )
 from markupsafe import Markup, escape
 
-from mapdown import __version__
+from mapdown import __version__, workers
 from mapdown.cache import Cache
 from mapdown.config import Config
 from mapdown.errors import MapdownError, UsageProblem
@@ -420,42 +420,6 @@ def release(part: DealPart, preloaded: Iterable[str] = ()) -> None:
             part.forget(history)
     for name in ("data", "text"):
         part.__dict__.pop(name, None)
-
-
-def _fork(work: Callable[[], dict[str, Any]]) -> tuple[int, int]:
-    """Run `work` in a forked child; its pid and the pipe its JSON answer comes back on."""
-    read, send = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        code = 0
-        try:
-            os.close(read)
-            try:
-                answer: Any = ["ok", work()]
-            except click.ClickException as exc:
-                answer = ["error", exc.format_message()]
-            except BaseException as exc:
-                answer = ["error", f"internal error in a build worker: {exc!r}"]
-            with os.fdopen(send, "w", encoding="utf-8") as out:
-                json.dump(answer, out, ensure_ascii=False)
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(send)
-    return pid, read
-
-
-def _collect(pid: int, read: int) -> tuple[str, Any]:
-    """A forked worker's answer: ("ok", value) or ("error", message)."""
-    with os.fdopen(read, "r", encoding="utf-8") as source:
-        text = source.read()
-    _, status = os.waitpid(pid, 0)
-    try:
-        kind, value = json.loads(text)
-    except ValueError:
-        return "error", f"a build worker stopped without an answer (status {status})"
-    return str(kind), value
 
 
 def _digest(value: Any) -> str:
@@ -1309,7 +1273,7 @@ class Site:
         kept in the cache by this process."""
         if not batch:
             return []
-        jobs = min(self.jobs, len(batch)) if hasattr(os, "fork") else 1
+        jobs = min(self.jobs, len(batch)) if workers.can_fork() else 1
         if jobs <= 1:
             for part in batch:
                 self.write_deal(write, part)
@@ -1322,12 +1286,12 @@ class Site:
             if part.item is not None and part.item.history is not None:
                 preloaded[part.id] = preload(part.item.history)
         shares = [batch[i::jobs] for i in range(jobs)]
-        workers = [_fork(functools.partial(self._work, write, share)) for share in shares[1:]]
+        forked = [workers.fork(functools.partial(self._work, write, s)) for s in shares[1:]]
         answers = []
         try:
             done = self._render_share(write, shares[0])
         finally:  # every worker is waited for, even when this share failed
-            answers = [_collect(pid, read) for pid, read in workers]
+            answers = [workers.collect(worker) for worker in forked]
         results = {part.id: (part.slim, part.text) for part in done}
         for status, payload in answers:
             if status != "ok":

@@ -1146,11 +1146,13 @@ def test_many_deals_are_scored_in_two_processes_with_the_same_results(
     assert other_day.exit_code == 0
     assert parses == []  # new scores from the cached timelines and versions
 
-    # a worker that fails: its share is done by the parent, with the same results
-    monkeypatch.setattr(mapdown.history, "_worker", lambda *a: os._exit(3))
-    shutil.rmtree(gitrepo.root / ".mapdown-cache")
-    failed = md(gitrepo, *args)
-    assert (failed.exit_code, failed.output, failed.stderr) == (0, alone.output, alone.stderr)
+    # a worker that stops, or whose work raises: its share is done by the parent, with the
+    # same results
+    for broken in (lambda *a: os._exit(3), lambda *a: 1 / 0):
+        monkeypatch.setattr(mapdown.history, "_worker", broken)
+        shutil.rmtree(gitrepo.root / ".mapdown-cache")
+        failed = md(gitrepo, *args)
+        assert (failed.exit_code, failed.output, failed.stderr) == (0, alone.output, alone.stderr)
 
 
 def test_map_deals_runs_half_the_deals_in_a_worker(gitrepo: GitRepo) -> None:
