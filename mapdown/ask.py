@@ -1,7 +1,9 @@
 """`mapdown ask`: the message a seller sends the champion, and the share page's ask.
 
-It holds only what goes to the customer: the plan's dates the customer has not confirmed and
-the internal steps the plan is missing, with the single ask. No notes, scores or findings.
+It holds only what goes to the customer: the plan's dates the customer has not confirmed, the
+steps past their date, and the internal steps the plan is missing, with the single ask. No
+notes, scores or findings. `mapdown ask` renders it as a message; the site keeps it in the
+deal's data (`ask_json`), and the share page shows it.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from mapdown.config import Config
 from mapdown.model import Deal, Milestone
@@ -32,14 +35,18 @@ class Ask:
     window_days: int
     soon: list[AskDate] = field(default_factory=list)  # in the next N days
     later: list[AskDate] = field(default_factory=list)
+    past: list[Milestone] = field(default_factory=list)  # open, due on or before the as-of day
     missing: list[str] = field(default_factory=list)  # customer-internal steps with no row
+    vendor_only: bool = False  # no step is the customer's
     champion: str | None = None
 
 
 def build_ask(
     deal: Deal, as_of: dt.date, config: Config, covered: Callable[[Milestone], bool]
 ) -> Ask:
-    """The unconfirmed dates of open steps (next N days first) and the missing internal steps."""
+    """The unconfirmed dates of open steps (next N days first: the confirmation window, as the
+    rate counts it), the open steps due by the as-of day (they need a new date, not a
+    confirmation), and the missing internal steps."""
     last = as_of + dt.timedelta(days=config.confirmation_window_days)
     ask = Ask(deal, as_of, config.confirmation_window_days)
     for m in deal.milestones:
@@ -51,10 +58,41 @@ def build_ask(
             (ask.soon if day <= last else ask.later).append(AskDate(day, key, m, m.owner))
     ask.soon.sort(key=lambda d: (d.day, d.milestone.id, d.key))
     ask.later.sort(key=lambda d: (d.day, d.milestone.id, d.key))
+    ask.past = sorted(
+        (m for m in deal.milestones if m.is_open and m.due <= as_of), key=lambda m: (m.due, m.id)
+    )
     ask.missing = [item.name for item in missing_internal_steps(deal, config)]
+    ask.vendor_only = not any(deal.side_of(m) == "customer" for m in deal.milestones)
     champion = next((p for p in deal.customer_people if p.has_role("champion")), None)
     ask.champion = champion.name if champion else None
     return ask
+
+
+def ask_json(ask: Ask) -> dict[str, Any]:
+    """The ask as the site keeps it in a deal's data (and the share page shows it)."""
+
+    def date(d: AskDate) -> dict[str, Any]:
+        return {
+            "date": d.day.isoformat(),
+            "key": d.key,
+            "id": d.milestone.id,
+            "step": d.milestone.step,
+            "owner": d.owner,
+        }
+
+    return {
+        "question": ASK,
+        "window_days": ask.window_days,
+        "soon": [date(d) for d in ask.soon],
+        "later": [date(d) for d in ask.later],
+        "past": [
+            {"id": m.id, "step": m.step, "owner": m.owner, "due": m.due.isoformat()}
+            for m in ask.past
+        ],
+        "missing": list(ask.missing),
+        "vendor_only": ask.vendor_only,
+        "champion": ask.champion,
+    }
 
 
 def _date_line(d: AskDate) -> str:
@@ -73,7 +111,7 @@ def render(ask: Ask, markdown: bool = False) -> str:
         f"Here is our plan for {deal.title}, planned back from your go-live on "
         f"{deal.go_live:%d %B %Y}."
     )
-    if not ask.soon and not ask.later and not ask.missing:
+    if not ask.soon and not ask.later and not ask.past and not ask.missing and not ask.vendor_only:
         out += [
             "",
             "Every date in it is confirmed and I see your internal steps — thank you. "
@@ -88,6 +126,19 @@ def render(ask: Ask, markdown: bool = False) -> str:
     if ask.later:
         out.append(head("Later dates to confirm:"))
         out += [bullet + _date_line(d) for d in ask.later]
+        out.append("")
+    if ask.past:
+        out.append(head("Steps due by today and not done: when can they happen now?"))
+        out += [
+            bullet + f"{m.due:%a %d %b %Y} — {m.step} (owner: {m.owner})" for m in ask.past
+        ]
+        out.append("")
+    if ask.vendor_only:
+        out.append(head("Steps on your side:"))
+        out.append(
+            bullet + "every step in the plan so far is ours: which steps on your side belong "
+            "here, who owns each, and when do they happen?"
+        )
         out.append("")
     if ask.missing:
         out.append(head("Internal steps on your side I don't see yet:"))

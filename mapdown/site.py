@@ -614,7 +614,7 @@ def gather(
     return items
 
 
-SITE_DATA_VERSION = 2  # bump when what a deal's pages show changes for the same inputs
+SITE_DATA_VERSION = 3  # bump when what a deal's pages show changes for the same inputs
 
 
 @functools.lru_cache(maxsize=1)
@@ -1021,33 +1021,6 @@ def make_environment(root: Path) -> Environment:
         version=__version__,
     )
     return env
-
-
-def unconfirmed_dates(deal: dict[str, Any], as_of: dt.date, window: int) -> dict[str, list]:
-    """Every date of an open step no confirmation covers, from `as_of` on: the window first;
-    and the open steps already past their due date (`past`), which need a new date."""
-    soon, later = [], []
-    end = as_of + dt.timedelta(days=window)
-    for m in deal["milestones"]:
-        if m["status"] == "done" or m["covered"]:
-            continue
-        for key in ("start", "due"):
-            day = _date(m[key])
-            if day is None or day < as_of:
-                continue
-            item = {"milestone": m, "key": key, "date": m[key]}
-            (soon if day <= end else later).append(item)
-    order = lambda i: (i["date"], i["milestone"]["id"], i["key"])  # noqa: E731
-    past = [
-        m
-        for m in deal["milestones"]
-        if m["status"] != "done" and (_date(m["due"]) or as_of) < as_of
-    ]
-    return {
-        "soon": sorted(soon, key=order),
-        "later": sorted(later, key=order),
-        "past": sorted(past, key=lambda m: (m["due"], m["id"])),
-    }
 
 
 EVENT_GROUPS = (
@@ -1485,10 +1458,7 @@ class Site:
             "share.html",
             deal=deal,
             by_track=by_track,
-            ask=unconfirmed_dates(deal, self.as_of, self.config.confirmation_window_days),
-            window=self.config.confirmation_window_days,
-            missing=deal["questions"]["internal_missing"],
-            vendor_only=deal["questions"]["vendor_only"],
+            ask=deal["ask"],
         )
         write(f"{base}{did}.ics", self.calendar(deal))
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mapdown import __version__
+from mapdown.ask import ask_json, build_ask
 from mapdown.config import Config
 from mapdown.history import DealHistory, Event, coverage, iter_weeks
 from mapdown.model import Deal, Milestone
@@ -349,6 +350,7 @@ def deal_data(item: DealInput, as_of: dt.date, config: Config) -> dict[str, Any]
         "milestones": milestone_rows(item, as_of),
         "findings": item.findings,
         "questions": questions(item, as_of, score, config),
+        "ask": ask_json(build_ask(deal, as_of, config, _covered(item))),
         "notes": deal.body,
         "last_change": last,
         "countdown": countdown_weeks(item, as_of, config, series),

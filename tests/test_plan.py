@@ -168,7 +168,10 @@ def test_ask_lists_exactly_the_unconfirmed_dates_and_missing_steps(repo):
     ]  # sec's start and due; `ok` is confirmed
     later = out.split("Later dates to confirm:")[1].split("\n\n")[0]
     assert "Step far" in later and "Wed 10 Feb 2027" in later
-    assert "Step past" not in out  # a past date needs a new date, not a confirmation
+    # a past date needs a new date, not a confirmation: asked for apart
+    past = out.split("Steps due by today and not done: when can they happen now?")[1]
+    assert "Step past" in past.split("\n\n")[0] and "Fri 20 Nov 2026" in past
+    assert "Step past" not in soon and "Step past" not in later
     missing = out.split("Internal steps on your side I don't see yet:")[1]
     for name in ("security review", "legal review", "approval committee"):
         assert f"your {name}" in missing

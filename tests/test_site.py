@@ -397,9 +397,20 @@ def test_share_page_leaves_out_everything_internal(evil_site: Path) -> None:
     assert "add the internal steps I'm missing" in share.replace("&#39;", "'")
 
 
-def test_share_page_asks_for_the_unconfirmed_dates(built: Path) -> None:
+def test_share_page_asks_for_the_unconfirmed_dates(site_repo: GitRepo, built: Path) -> None:
     share = (built / "deals/alpha/share.html").read_text(encoding="utf-8")
     ask = share.split('id="the-plan"')[0]
+    # the same ask as `mapdown ask` (one function makes both): the same dates and steps
+    told = invoke(["ask", "alpha", "--as-of", AS_OF], site_repo.root).output
+    kept = json.loads((built / "deals/alpha/data.json").read_text(encoding="utf-8"))["ask"]
+    assert kept["soon"] and kept["past"]
+    for a in kept["soon"] + kept["later"]:
+        day = dt.date.fromisoformat(a["date"])
+        assert f"{day:%a %d %b %Y} — {a['step']}" in told
+        assert fmt_day(a["date"]) in ask and a["step"] in ask
+    for s in kept["past"]:
+        assert s["step"] in told.split("when can they happen now?")[1]
+        assert s["step"] in ask.split("Due by today, not done yet")[1]
     # security review moved after Cara confirmed: both its dates are asked for again
     assert "Security review completed" in ask
     assert fmt_day("2026-11-18") in ask
