@@ -129,9 +129,7 @@ def render(ask: Ask, markdown: bool = False) -> str:
         out.append("")
     if ask.past:
         out.append(head("Steps due by today and not done: when can they happen now?"))
-        out += [
-            bullet + f"{m.due:%a %d %b %Y} — {m.step} (owner: {m.owner})" for m in ask.past
-        ]
+        out += [bullet + f"{m.due:%a %d %b %Y} — {m.step} (owner: {m.owner})" for m in ask.past]
         out.append("")
     if ask.vendor_only:
         out.append(head("Steps on your side:"))

@@ -397,20 +397,35 @@ def test_share_page_leaves_out_everything_internal(evil_site: Path) -> None:
     assert "add the internal steps I'm missing" in share.replace("&#39;", "'")
 
 
-def test_share_page_asks_for_the_unconfirmed_dates(site_repo: GitRepo, built: Path) -> None:
+def test_share_page_asks_for_the_unconfirmed_dates(
+    site_repo: GitRepo, built: Path, tmp_path: Path
+) -> None:
     share = (built / "deals/alpha/share.html").read_text(encoding="utf-8")
     ask = share.split('id="the-plan"')[0]
-    # the same ask as `mapdown ask` (one function makes both): the same dates and steps
-    told = invoke(["ask", "alpha", "--as-of", AS_OF], site_repo.root).output
-    kept = json.loads((built / "deals/alpha/data.json").read_text(encoding="utf-8"))["ask"]
-    assert kept["soon"] and kept["past"]
-    for a in kept["soon"] + kept["later"]:
-        day = dt.date.fromisoformat(a["date"])
-        assert f"{day:%a %d %b %Y} — {a['step']}" in told
-        assert fmt_day(a["date"]) in ask and a["step"] in ask
-    for s in kept["past"]:
-        assert s["step"] in told.split("when can they happen now?")[1]
-        assert s["step"] in ask.split("Due by today, not done yet")[1]
+    # the same ask as `mapdown ask` (one function makes both): the same dates and steps, on
+    # the as-of day and a week on, when steps are past their date
+    later = tmp_path / "later"
+    day_after = "2026-11-10"
+    made = invoke(["build", "--as-of", day_after, "--out", str(later)], site_repo.root)
+    assert made.exit_code == 0, made.stderr
+    asked = {"soon": 0, "past": 0}
+    for site, as_of, did in [
+        (s, d, i) for s, d in ((built, AS_OF), (later, day_after)) for i in ("alpha", "beta")
+    ]:
+        told = invoke(["ask", did, "--as-of", as_of], site_repo.root).output
+        page = (site / f"deals/{did}/share.html").read_text(encoding="utf-8")
+        page = page.split('id="the-plan"')[0]
+        kept = json.loads((site / f"deals/{did}/data.json").read_text(encoding="utf-8"))["ask"]
+        for a in kept["soon"] + kept["later"]:
+            day = dt.date.fromisoformat(a["date"])
+            assert f"{day:%a %d %b %Y} — {a['step']}" in told
+            assert fmt_day(a["date"]) in page and a["step"] in page
+        for p in kept["past"]:
+            assert p["step"] in told.split("when can they happen now?")[1]
+            assert p["step"] in page.split("Due by today, not done yet")[1]
+        asked["soon"] += len(kept["soon"])
+        asked["past"] += len(kept["past"])
+    assert asked["soon"] and asked["past"]
     # security review moved after Cara confirmed: both its dates are asked for again
     assert "Security review completed" in ask
     assert fmt_day("2026-11-18") in ask
