@@ -599,6 +599,9 @@ def gather(
             + summary(result.diagnostics, result.files, result.files_with_errors)
             + "\nthe site was not built: fix the errors above (the previous site is untouched)"
         )
+    by_path: dict[str, list[dict[str, Any]]] = {}  # each file's diagnostics, in one pass
+    for d in result.diagnostics:
+        by_path.setdefault(d.path, []).append(d.to_json())
     items = []
     for parsed in sorted(result.parsed, key=lambda p: p.display):
         assert parsed.deal is not None
@@ -609,8 +612,7 @@ def gather(
         h = history.for_path(parsed.path) if history is not None else None
         if h is not None:
             h = h.with_current(deal, end_of_day(as_of, config), as_of)
-        findings = [d.to_json() for d in result.diagnostics if d.path == parsed.display]
-        items.append(DealInput(deal, parsed.display, findings, h))
+        items.append(DealInput(deal, parsed.display, by_path.get(parsed.display, []), h))
     return items
 
 
