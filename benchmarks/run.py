@@ -822,11 +822,12 @@ def machine(hugo: str | None) -> list[str]:
         f"- CPU: {os.cpu_count()} logical CPUs ({usable} usable), {cpu}",
         f"- load average at the start: {load}",
         f"- OS: {platform.platform()}",
-        f"- Python {platform.python_version()} ({sys.executable}); PyYAML {yaml.__version__}, "
+        f"- Python {platform.python_version()} ({platform.python_implementation()}); "
+        f"PyYAML {yaml.__version__}, "
         f"libyaml {'yes' if yaml.__with_libyaml__ else 'no'}",
         f"- {version(['git', '--version'])}",
         f"- Hugo: {version([hugo, 'version']) if hugo else 'not installed'}"
-        + (f" (`{hugo}`)" if hugo else ""),
+        + (" (the `hugo` package's binary)" if hugo else ""),  # no path of this machine
         f"- mapdown {mapdown_version}, source {source}"
         + (" with uncommitted changes" if dirty else ""),
         "",
