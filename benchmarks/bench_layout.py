@@ -14,7 +14,8 @@ pull request does. Then, on each, mapdown's own `git log` command over `deals/` 
 tree has one entry per deal and every commit changes it, so git reads and compares a tree that
 grows with the deals at every commit, and commits grow with the deals too: the pass grows with
 the square of the deals. In subfolders a commit changes one small subfolder and the short list
-of subfolders, and the pass grows with the deals. The figures print as a table.
+of subfolders, and the pass grows close to linearly (the list of subfolders still grows with
+the deals). The figures print as a table.
 """
 
 from __future__ import annotations
