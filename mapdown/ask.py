@@ -62,7 +62,7 @@ def build_ask(
         (m for m in deal.milestones if m.is_open and m.due <= as_of), key=lambda m: (m.due, m.id)
     )
     ask.missing = [item.name for item in missing_internal_steps(deal, config)]
-    ask.vendor_only = not any(deal.side_of(m) == "customer" for m in deal.milestones)
+    ask.vendor_only = not deal.has_customer_step
     champion = next((p for p in deal.customer_people if p.has_role("champion")), None)
     ask.champion = champion.name if champion else None
     return ask

@@ -219,6 +219,12 @@ class Deal:
         return owner.side if owner else None
 
     @functools.cached_property
+    def has_customer_step(self) -> bool:
+        """Whether any step is owned by someone on the customer's side (else the plan is the
+        seller's alone: MAP207)."""
+        return any(self.side_of(m) == "customer" for m in self.milestones)
+
+    @functools.cached_property
     def customer_people(self) -> tuple[Person, ...]:
         return tuple(p for p in self.people if p.is_customer)
 

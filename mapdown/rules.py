@@ -298,9 +298,7 @@ def single_threaded(ctx: Context) -> Iterator[Finding]:
 
 @finding("MAP207")
 def vendor_only(ctx: Context) -> Iterator[Finding]:
-    if ctx.deal.milestones and not any(
-        ctx.deal.side_of(m) == "customer" for m in ctx.deal.milestones
-    ):
+    if ctx.deal.milestones and not ctx.deal.has_customer_step:
         yield Finding(
             "MAP207",
             ("milestones",),

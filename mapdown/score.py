@@ -145,7 +145,7 @@ def _parts(ctx: Context, window: list[WindowDate], findings: list[Finding]) -> d
     done = [m for m in steps if m.status == "done"]
     parts["evidence"] = round(100 * sum(1 for m in done if m.evidence) / len(done)) if done else 100
     items = config.internal_steps
-    customer_owned = any(deal.side_of(m) == "customer" for m in steps)
+    customer_owned = deal.has_customer_step
     present = len(items) - len(ctx.missing_internal)
     parts["internal_steps"] = (
         (round(100 * present / len(items)) if items else 100) if customer_owned else 0

@@ -137,7 +137,7 @@ def questions(item: DealInput, as_of: dt.date, score: Score, config: Config) -> 
     """The three questions of a deal review, answered from the data."""
     deal = item.deal
     walk = walk_back(deal, as_of, _covered(item))
-    customer_owned = any(deal.side_of(m) == "customer" for m in deal.milestones)
+    customer_owned = deal.has_customer_step
     return {
         "confirmation": {
             "rate": score.confirmation_rate,
@@ -209,7 +209,7 @@ def week_questions(
         memo[id(deal)] = (deal, [i.name for i in missing_internal_steps(deal, config)])
     return {
         "internal_missing": list(memo[id(deal)][1]),
-        "vendor_only": not any(deal.side_of(m) == "customer" for m in deal.milestones),
+        "vendor_only": not deal.has_customer_step,
         "close": _iso(deal.close),
         "walk_counts": counts,
         "walk_open": open_steps,
