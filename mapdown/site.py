@@ -47,7 +47,7 @@ from mapdown.cache import Cache
 from mapdown.config import Config
 from mapdown.errors import MapdownError, UsageProblem
 from mapdown.history import RepoHistory
-from mapdown.sitedata import DealInput, deal_risk, row_digests, summary
+from mapdown.sitedata import DealInput, deal_risk, review_row, summary
 
 MARKER = ".mapdown-site"
 MANIFEST = ".mapdown-manifest.json"  # which data, templates and code made each deal's pages
@@ -650,7 +650,7 @@ class DealPart:
     ) -> None:
         self.id = id
         self._slim = slim
-        self._rows = rows  # row_digests, as cached with the summary (checked before use)
+        self._rows = rows  # `rows`, as cached with the summary (checked before use)
         self.key = key
         self._text = text
         self.item = item
@@ -669,15 +669,18 @@ class DealPart:
 
     @property
     def rows(self) -> dict[str, str]:
-        """A name for each of its weekly review rows, by week (`row_digests`)."""
-        weeks = [w["week"] for w in self.slim["countdown"]]
+        """A name for each of its weekly review rows, by week: a week's review is made again
+        only when a name among its rows changed."""
+        slim = self.slim
         cached = self._rows
         if not (
             isinstance(cached, dict)
-            and sorted(cached) == sorted(weeks)
+            and sorted(cached) == sorted(w["week"] for w in slim["countdown"])
             and all(type(v) is str for v in cached.values())
         ):
-            self._rows = row_digests(self.slim)
+            self._rows = {
+                w["week"]: _digest([w["sunday"], review_row(slim, w)]) for w in slim["countdown"]
+            }
         return self._rows
 
     @functools.cached_property

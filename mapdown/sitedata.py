@@ -8,8 +8,6 @@ layout and the data can be tested without rendering anything.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -416,23 +414,6 @@ def review_row(deal: dict[str, Any], week: dict[str, Any]) -> dict[str, Any]:
     """A deal's row in a week's forecast review, from its `summary` and a countdown week."""
     row = {k: v for k, v in week.items() if k not in ("week", "sunday")}
     return {"id": deal["id"], "title": deal["title"], "customer": deal["customer"], **row}
-
-
-def row_digests(deal: dict[str, Any]) -> dict[str, str]:
-    """A name for each of a deal's review rows, by week (from its `summary`): a week's review
-    is made again only when a name among its rows changed."""
-    return {
-        w["week"]: hashlib.sha1(
-            json.dumps(
-                [w["sunday"], review_row(deal, w)],
-                sort_keys=True,
-                ensure_ascii=False,
-                separators=(",", ":"),
-            ).encode(),
-            usedforsecurity=False,
-        ).hexdigest()
-        for w in deal["countdown"]
-    }
 
 
 def review_weeks(deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
