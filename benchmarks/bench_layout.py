@@ -30,17 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
-# mapdown's log command (mapdown/gitio.py, read_log), minus the range and the folder
-LOG = [
-    "log",
-    "-z",
-    "--raw",
-    "--no-abbrev",
-    "-M",
-    "--first-parent",
-    "--diff-merges=first-parent",
-    "--format=%x01%H%x00%ct%x00%an%x00%s%x00",
-]
+from mapdown.gitio import LOG_OPTIONS  # mapdown's log command, minus the range and folder
+
 START = 1767225600  # 2026-01-01T00:00:00Z: commits are an hour apart from here
 DEAL = """---
 title: Customer {n:05d} platform
@@ -107,7 +98,10 @@ def make(folder: Path, deals: int, revisions: int, per_folder: int) -> None:
 def time_log(folder: Path) -> float:
     start = time.perf_counter()
     subprocess.run(
-        ["git", *LOG, "HEAD", "--", "deals"], cwd=folder, stdout=subprocess.DEVNULL, check=True
+        ["git", *LOG_OPTIONS, "HEAD", "--", "deals"],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        check=True,
     )
     return time.perf_counter() - start
 

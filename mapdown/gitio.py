@@ -96,6 +96,19 @@ def continues(repo: git.Repo, base: str, head: str) -> bool:
     return last[-1].split()[1:2] == [base.encode()]
 
 
+# The one history pass: the first-parent log with each commit's raw diff (see `read_log`)
+LOG_OPTIONS = (
+    "log",
+    "-z",
+    "--raw",
+    "--no-abbrev",
+    "-M",
+    "--first-parent",
+    "--diff-merges=first-parent",
+    "--format=%x01%H%x00%ct%x00%an%x00%s%x00",
+)
+
+
 def read_log(
     repo: git.Repo,
     rev: str,
@@ -114,20 +127,7 @@ def read_log(
     waiting to be read): then there is a core free again.
     """
     span = f"{since}..{rev}" if since else rev
-    command = [
-        git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git",
-        "log",
-        "-z",
-        "--raw",
-        "--no-abbrev",
-        "-M",
-        "--first-parent",
-        "--diff-merges=first-parent",
-        "--format=%x01%H%x00%ct%x00%an%x00%s%x00",
-        span,
-        "--",
-        folder,
-    ]
+    command = [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", *LOG_OPTIONS, span, "--", folder]
     proc = subprocess.Popen(
         command,
         cwd=repo.working_tree_dir or repo.git_dir,
