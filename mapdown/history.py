@@ -722,14 +722,12 @@ class RepoHistory:
             results = {path: work(path) for path in ours}
         finally:
             kind, answer = workers.collect(worker)
-        theirs_done: Any = {}
-        if kind == "ok" and isinstance(answer, tuple) and len(answer) == 2:
-            theirs_done, entries = answer
-            if isinstance(theirs_done, dict) and isinstance(entries, dict):
-                if self.cache is not None:
-                    self.cache.add_pending(entries)
-            else:
-                theirs_done = {}
+        ok = kind == "ok" and isinstance(answer, tuple) and len(answer) == 2
+        theirs_done, entries = answer if ok else ({}, {})
+        if not isinstance(theirs_done, dict) or not isinstance(entries, dict):
+            theirs_done, entries = {}, {}
+        if self.cache is not None:
+            self.cache.add_pending(entries)
         for path in theirs:  # what the worker did not do (it failed) is done here
             results[path] = theirs_done[path] if path in theirs_done else work(path)
         return {path: results[path] for path in paths}
