@@ -47,7 +47,7 @@ from mapdown.cache import Cache
 from mapdown.config import Config
 from mapdown.errors import MapdownError, UsageProblem
 from mapdown.history import RepoHistory
-from mapdown.sitedata import DealInput, deal_risk, review_row, summary
+from mapdown.sitedata import DealInput, deal_data, deal_risk, review_row, summary
 
 MARKER = ".mapdown-site"
 MANIFEST = ".mapdown-manifest.json"  # which data, templates and code made each deal's pages
@@ -380,9 +380,6 @@ def read_manifest(site: Path, part: str = "deals") -> dict[str, str]:
     return {k: v for k, v in made.items() if isinstance(k, str) and isinstance(v, str)}
 
 
-BATCH = 16  # deals per worker computed and rendered between two forks
-
-
 def usable_cpus() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -630,11 +627,12 @@ def code_fingerprint() -> str:
 
 class DealPart:
     """One deal as the site shows it: what the pages across deals need of it (`slim`), the key
-    that names everything it was made from, and its whole JSON (`deals/<id>/data.json`), which
-    is read from the cache or made only when the deal's pages are rendered, not reused.
+    that names everything it was made from, and its whole JSON (`deals/<id>/data.json`).
 
-    A deal whose data must be computed carries its `item` (its file, findings and history);
-    its `slim` is known once `text` is, and `keep` stores both in the cache.
+    A deal whose data must be computed carries its `item` (its file, findings and history) and
+    `compute`, which makes its data; its text is that data as JSON, and its `slim` is known once
+    its data is; `keep` stores both in the cache. A cached deal has its summary and `text`,
+    read from the cache only when its pages are rendered again.
     """
 
     def __init__(
@@ -642,24 +640,28 @@ class DealPart:
         id: str,
         slim: dict[str, Any] | None,
         key: str,
-        text: str | Callable[[], str],
+        text: Callable[[], str] | None = None,
         item: DealInput | None = None,
         keep: Callable[[DealPart], None] | None = None,
         forget: Callable[[Any], None] | None = None,
         rows: Any = None,
+        compute: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.id = id
         self._slim = slim
         self._rows = rows  # `rows`, as cached with the summary (checked before use)
         self.key = key
         self._text = text
+        self._compute = compute
         self.item = item
         self.keep = keep
         self.forget = forget  # lets go of a deal history's parsed versions
 
     @functools.cached_property
     def text(self) -> str:
-        return self._text if isinstance(self._text, str) else self._text()
+        if self._text is None:
+            return compact_json(self.data)
+        return self._text()
 
     @property
     def slim(self) -> dict[str, Any]:
@@ -685,8 +687,8 @@ class DealPart:
 
     @functools.cached_property
     def data(self) -> dict[str, Any]:
-        """All of it, as plain JSON values (lists, not tuples)."""
-        data = json.loads(self.text)
+        """All of it, as plain JSON values (lists, not tuples): computed, or read from its text."""
+        data = self._compute() if self._compute is not None else json.loads(self.text)
         _valid(SLUG, data["id"], "deal id")
         for m in data["milestones"]:
             _valid(SLUG, m["id"], f"step id in {data['path']}")
@@ -694,9 +696,11 @@ class DealPart:
 
 
 def compact_json(data: dict[str, Any]) -> str:
-    """JSON as the site writes it: compact, keys sorted (the C encoder; indenting is the slow
-    Python one)."""
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """JSON as the site writes it: compact, ASCII (the C encoder: indenting is the slow Python
+    one, and writing other characters as they are takes it half as long again). Keys keep
+    their order, so a deal's data read back from its JSON is the data it was written from, in
+    the same order, and its pages are the same whichever the build used."""
+    return json.dumps(data, separators=(",", ":"))
 
 
 def iter_deals(
@@ -704,15 +708,15 @@ def iter_deals(
     config: Config,
     as_of: dt.date,
     repo: RepoHistory | None,
-    show: bool = False,
     jobs: int = 2,
 ) -> Iterator[DealPart]:
     """Every deal's data, by id: computed for the deals whose inputs changed, read from the
     cache for the others (their file, history, as-of day, settings and mapdown's code are in
     the key; only deals of a build that passed are ever stored, so a cached deal has no error).
 
-    Deals with errors raise MapdownError before the first deal is given. One deal at a time is
-    computed, so the whole site's data is never held at once. A cached deal's summary is read
+    Deals with errors raise MapdownError before the first deal is given. A deal's data is
+    computed when its pages are rendered and let go after, so the whole site's data is never
+    held at once. A cached deal's summary is read
     at once; its whole JSON only if its pages must be rendered again.
     """
     from mapdown.check import display_path
@@ -759,41 +763,33 @@ def iter_deals(
         return by_path.pop(path, None) or gather(root, config, as_of, repo, [path])[0]
 
     def cached_text(path: Path) -> str:
-        hit = cache.get("site_deals", keys[path] + TEXT_KEY) if cache is not None else None
-        if isinstance(hit, dict) and isinstance(hit.get("text"), str):
-            return hit["text"]
-        return _deal_text(item_of(path), as_of, config)  # a damaged entry: made again
+        text = cache.get_text("site_deals", keys[path] + TEXT_KEY) if cache is not None else None
+        if text is not None:
+            return text
+        return compact_json(deal_data(item_of(path), as_of, config))  # a damaged entry: made again
 
     def keep(part: DealPart) -> None:
         if cache is not None:
             cache.put("site_deals", part.key, {"slim": part.slim, "rows": part.rows})
-            cache.put("site_deals", part.key + TEXT_KEY, {"text": part.text})
+            cache.put_text("site_deals", part.key + TEXT_KEY, part.text)
 
-    order = sorted(files, key=lambda p: (p.name.removesuffix(".md"), str(p)))
-    with progress(order, "Building the site", show) as bar:
-        for path in bar:
-            if path in cached:
-                slimmed = hits[keys[path]]["slim"]
-                did = _valid(SLUG, slimmed["id"], "deal id")
-                text = functools.partial(cached_text, path)
-                yield DealPart(did, slimmed, keys[path], text, rows=hits[keys[path]].get("rows"))
-                continue
-            item = item_of(path)
-            did = _valid(SLUG, item.deal.id, "deal id")
-            text = functools.partial(_deal_text, item, as_of, config)
-            forget = history.forget if history is not None else None
-            yield DealPart(did, None, keys[path], text, item, keep, forget)
+    for path in sorted(files, key=lambda p: (p.name.removesuffix(".md"), str(p))):
+        if path in cached:
+            slimmed = hits[keys[path]]["slim"]
+            did = _valid(SLUG, slimmed["id"], "deal id")
+            text = functools.partial(cached_text, path)
+            yield DealPart(did, slimmed, keys[path], text, rows=hits[keys[path]].get("rows"))
+            continue
+        item = item_of(path)
+        did = _valid(SLUG, item.deal.id, "deal id")
+        compute = functools.partial(deal_data, item, as_of, config)
+        forget = history.forget if history is not None else None
+        yield DealPart(did, None, keys[path], None, item, keep, forget, compute=compute)
 
 
 def _make_timeline(history: RepoHistory, rel: str) -> None:
     """Make (and cache) a deal's timeline; nothing to send back, the cache entry comes back."""
     history.deals.get(rel)
-
-
-def _deal_text(item: DealInput, as_of: dt.date, config: Config) -> str:
-    from mapdown.sitedata import deal_data
-
-    return compact_json(deal_data(item, as_of, config))
 
 
 TEXT_KEY = ":text"  # a deal's whole JSON is kept apart from its summary, read only when needed
@@ -808,14 +804,62 @@ def _usable_slim(hit: Any) -> bool:
     )
 
 
-@contextmanager
-def progress(items: Sequence[Any], label: str, show: bool) -> Iterator[Iterable[Any]]:
-    """A progress bar on stderr when asked and there is enough to wait for."""
-    if show and len(items) > PROGRESS_OVER:
-        with click.progressbar(items, label=label, file=sys.stderr) as bar:
-            yield bar
-    else:
-        yield items
+class Progress:
+    """Counts the deals rendered, by this process (a call) and by its forked workers (a byte
+    each on a pipe), for a progress bar's `update`; does nothing without one."""
+
+    def __init__(self, update: Callable[[int], None] | None) -> None:
+        self.update = update
+        self._read: int | None = None
+        self._send: int | None = None
+
+    def __call__(self) -> None:
+        if self.update is not None:
+            self.update(1)
+            self._drain(block=False)
+
+    def pipe(self) -> int | None:
+        """The end a worker writes its ticks to (None: nobody is counting)."""
+        if self.update is None:
+            return None
+        self._read, self._send = os.pipe()
+        os.set_blocking(self._read, False)
+        return self._send
+
+    def forked(self) -> None:
+        """Every worker is forked: only they hold the pipe's end now, so it ends with them."""
+        if self._send is not None:
+            os.close(self._send)
+            self._send = None
+
+    def wait(self) -> None:
+        """Count every worker's ticks until the last one has closed the pipe."""
+        self._drain(block=True)
+
+    def _drain(self, block: bool) -> None:
+        if self._read is None or self.update is None:
+            return
+        os.set_blocking(self._read, block)
+        while True:
+            try:
+                got = os.read(self._read, 4096)
+            except BlockingIOError:
+                return
+            if not got:
+                os.close(self._read)
+                self._read = None
+                return
+            self.update(len(got))
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in (self._read, self._send):
+            if fd is not None:
+                with suppress(OSError):
+                    os.close(fd)
+        self._read = self._send = None
 
 
 def show_progress() -> bool:
@@ -1101,8 +1145,10 @@ class Site:
         base_url: str | None,
         jobs: int = 1,
         cache: Cache | None = None,
+        show: bool = False,
     ) -> None:
         self.env = env
+        self.show = show
         self.jobs = max(1, jobs)
         self.cache = cache if cache is not None and cache.enabled else None
         self.as_of = as_of
@@ -1184,7 +1230,7 @@ class Site:
         deals: list[dict[str, Any]] = []
         digests: dict[str, dict[str, str]] = {}  # each deal's review rows, named by week
         keys: dict[str, str] = {}
-        batch: list[DealPart] = []
+        computed: list[DealPart] = []
         unchanged: list[tuple[Path, str]] = []
 
         def take(done: Iterable[DealPart]) -> None:
@@ -1198,18 +1244,15 @@ class Site:
                 f"{part.key}|{templates}".encode(), usedforsecurity=False
             ).hexdigest()
             old = previous / "deals" / did if previous is not None else None
-            if part.item is not None:  # computed, then rendered: in parallel, a batch at a time
-                batch.append(part)
-                if len(batch) >= BATCH * max(1, self.jobs):
-                    take(self.compute_pages(write, batch))
-                    batch = []
+            if part.item is not None:  # computed, then rendered: all at once, in parallel
+                computed.append(part)
                 continue
             if old is not None and made.get(did) == keys[did] and old.is_dir():
                 unchanged.append((old, f"deals/{did}"))  # linked once no more forks are made
             else:
                 self.write_deal(write, part)
             take([part])
-        take(self.compute_pages(write, batch))
+        take(self.compute_pages(write, computed))
         write.link_trees(unchanged)  # in threads, while the pages across deals are made
         data = assemble(deals, self.as_of, self.config)
         listed = _digest(sorted(keys.items()))  # the deals and what each was made from
@@ -1246,64 +1289,101 @@ class Site:
         return part.slim
 
     def compute_pages(self, write: Writer, batch: list[DealPart]) -> list[DealPart]:
-        """Compute and render the deals of `batch`, shared between this process and forked
-        workers (each deal's pages are its own files); the deals, their summaries known, each
-        kept in the cache by this process."""
+        """Compute and render the deals of `batch`, shared between this process and workers
+        forked once for all of them (each deal's pages are its own files); the deals, their
+        summaries known and each kept in the cache.
+
+        One fork, not one per group of deals: after a fork, the first write to any page of
+        memory copies it, in the worker and here, so every fork made again the copying of the
+        whole history this process holds (at 1,000 deals, a quarter of the build's CPU time
+        was the kernel's)."""
         if not batch:
             return []
         jobs = min(self.jobs, len(batch)) if workers.can_fork() else 1
-        if jobs <= 1:
-            for part in batch:
-                self.write_deal(write, part)
-                if part.keep is not None:
-                    part.keep(part)
-                release(part)
-            return batch
-        preloaded = {}
-        for part in batch:  # what a worker must not read itself: git and the cache are ours
-            if part.item is not None and part.item.history is not None:
-                preloaded[part.id] = preload(part.item.history)
-        shares = [batch[i::jobs] for i in range(jobs)]
-        forked = [workers.fork(functools.partial(self._work, write, s)) for s in shares[1:]]
-        answers = []
-        try:
-            done = self._render_share(write, shares[0])
-        finally:  # every worker is waited for, even when this share failed
-            answers = [workers.collect(worker) for worker in forked]
-        results = {part.id: (part.slim, part.text) for part in done}
+        with self.progress(len(batch)) as tick:
+            if jobs <= 1:
+                for part in batch:
+                    self.write_deal(write, part)
+                    if part.keep is not None:
+                        part.keep(part)
+                    release(part)
+                    tick()
+                return batch
+            preloaded = {}
+            for part in batch:  # what a worker must not read itself: git and the cache are ours
+                if part.item is not None and part.item.history is not None:
+                    preloaded[part.id] = preload(part.item.history)
+            shares = [batch[i::jobs] for i in range(jobs)]
+            ticks = tick.pipe()  # each worker says when it has done a deal
+            forked = [
+                workers.fork(functools.partial(self._work, write, share, ticks))
+                for share in shares[1:]
+            ]
+            tick.forked()
+            answers = []
+            try:
+                for part in shares[0]:
+                    self.write_deal(write, part)
+                    if part.keep is not None:
+                        part.keep(part)
+                    release(part, preloaded.get(part.id, ()))
+                    tick()
+                tick.wait()
+            finally:  # every worker is waited for, even when this share failed
+                answers = [workers.collect(worker) for worker in forked]
+        results: dict[str, tuple[Any, Any]] = {}
         for status, payload in answers:
             if status != "ok":
                 raise MapdownError(payload)
             write.files += payload["files"]
             write.pages += payload["pages"]
-            for did, slimmed, text in payload["deals"]:
-                results[did] = (slimmed, text)
-        for part in batch:
-            part._slim, part.text = results[part.id]
-            if part.keep is not None:
-                part.keep(part)
-            release(part, preloaded.get(part.id, ()))
+            if self.cache is not None:
+                self.cache.add_pending(payload["entries"])
+            for did, slimmed, rows in payload["deals"]:
+                results[did] = (slimmed, rows)
+        for share in shares[1:]:
+            for part in share:
+                part._slim, part._rows = results[part.id]
+                release(part, preloaded.get(part.id, ()))
         return batch
 
-    def _render_share(self, write: Writer, share: list[DealPart]) -> list[DealPart]:
-        for part in share:
-            self.write_deal(write, part)
-            part.__dict__.pop("data", None)
-        return share
-
-    def _work(self, write: Writer, share: list[DealPart]) -> dict[str, Any]:
-        """A forked worker's share: its deals rendered; their summaries, texts and counts."""
+    def _work(self, write: Writer, share: list[DealPart], ticks: int | None) -> dict[str, Any]:
+        """A forked worker's share: its deals rendered, each kept in a cache of its own that
+        its parent writes; their summaries, the cache entries and the counts."""
+        if self.cache is not None:
+            self.cache.in_child()
         files, pages = write.files, write.pages
+        done = []
         for part in share:
             assert part.item is not None
             if part.item.history is not None:
                 part.item.history.loader = None  # everything it needs was read before the fork
-        done = self._render_share(write, share)
+            self.write_deal(write, part)
+            if part.keep is not None:
+                part.keep(part)
+            done.append([part.id, part.slim, part.rows])
+            release(part)
+            if ticks is not None:
+                os.write(ticks, b".")
+        if ticks is not None:
+            os.close(ticks)  # before the answer: the parent reads every tick until the end
         return {
             "files": write.files - files,
             "pages": write.pages - pages,
-            "deals": [[p.id, p.slim, p.text] for p in done],
+            "deals": done,
+            "entries": self.cache.take_pending() if self.cache is not None else {},
         }
+
+    @contextmanager
+    def progress(self, total: int) -> Iterator[Progress]:
+        """A progress bar over the deals rendered, by this process and its workers."""
+        if self.show and total > PROGRESS_OVER:
+            bar = click.progressbar(length=total, label="Building the site", file=sys.stderr)
+            with bar, Progress(bar.update) as tick:
+                yield tick
+        else:
+            with Progress(None) as tick:
+                yield tick
 
     def _reusable(self, path: str, key: str) -> bool:
         return (
@@ -1597,13 +1677,13 @@ def build_site(
     target, base = preflight(root, config, out, base_url)
     config = replace(config, base_url=base)
     cache = repo.cache if repo is not None and repo.available else None
-    site = Site(make_environment(root), as_of, config, base, jobs or usable_cpus(), cache)
+    site = Site(make_environment(root), as_of, config, base, jobs or usable_cpus(), cache, show)
     previous = target if (target / MARKER).is_file() else None
     deals = 0
 
     def render(write: Writer) -> None:
         nonlocal deals
-        parts = iter_deals(root, config, as_of, repo, show, site.jobs)
+        parts = iter_deals(root, config, as_of, repo, site.jobs)
         deals = site.render(write, parts, previous)
 
     writer = write_atomically(target, render)

@@ -33,6 +33,7 @@ from mapdown.site import (
     MARKER,
     Writer,
     build_site,
+    compact_json,
     fmt_day,
     gather,
     render_markdown,
@@ -746,6 +747,23 @@ def test_data_json_is_site_data(site_repo: GitRepo, built: Path) -> None:
         assert "notes" not in listed and "milestones" not in listed
 
 
+def test_a_deals_data_reads_back_from_its_json_as_computed(site_repo: GitRepo) -> None:
+    # A computed deal's pages are rendered from its data as made; a cached deal's from its
+    # JSON read back. Both must be the same values (lists, not tuples; string keys) in the
+    # same order (a template iterating a dict shows its keys in that order).
+    config = load_config(find_config(site_repo.root))
+    day = dt.date.fromisoformat(AS_OF)
+    repo = read_history(site_repo.root, config.deals_dir, config.tz, worktree=False)
+    with repo:
+        for item in gather(site_repo.root, config, day, repo):
+            made = deal_data(item, day, config)
+            text = compact_json(made)
+            back = json.loads(text)
+            assert back == made, item.path
+            assert json.dumps(back) == json.dumps(made), item.path  # the keys in their order
+            assert text.isascii()
+
+
 def test_an_unchanged_deal_is_reused_and_a_changed_one_rebuilt(
     fresh_repo: GitRepo, tmp_path: Path
 ) -> None:
@@ -910,3 +928,29 @@ def test_demo_builds_the_site(tmp_path: Path) -> None:
     index = tmp_path / "demo" / "_site" / "index.html"
     assert index.is_file()
     assert str(index) in result.output
+
+
+def test_progress_counts_this_process_and_its_workers() -> None:
+    from mapdown import workers
+    from mapdown.site import Progress
+
+    counted: list[int] = []
+    with Progress(counted.append) as tick:
+        send = tick.pipe()
+        assert send is not None
+
+        def work() -> None:
+            for _ in range(3):
+                os.write(send, b".")
+            os.close(send)
+
+        worker = workers.fork(work)
+        tick.forked()
+        tick()
+        tick.wait()  # returns once the worker has closed its end
+        assert workers.collect(worker) == ("ok", None)
+    assert sum(counted) == 4
+    with Progress(None) as quiet:  # nobody counting: no pipe, nothing to wait for
+        assert quiet.pipe() is None
+        quiet()
+        quiet.wait()
