@@ -119,33 +119,52 @@ def step_state(milestone: Milestone, as_of: dt.date, covered: bool, recorded: bo
     return "confirmed" if covered else "unconfirmed"
 
 
+def _plan_of(deal: Deal) -> list[tuple[Milestone, dt.date, dt.date, int, bool, bool]]:
+    """What the walk back knows from the plan alone, whatever the day: each step with its
+    latest finish and start, its slack, whether the file records a confirmation, and whether it
+    is due by close. Computed once per Deal object (a week without a new version shares one)."""
+    memo = deal.__dict__.get("_walk_plan")
+    if memo is None:
+        steps = [
+            PlanStep(m.id, m.track, (m.due - m.start).days if m.start else 0, m.after)
+            for m in deal.milestones
+        ]
+        finish = latest_finish(steps, deal.go_live, deal.close)
+        memo = []
+        for m, plan in zip(deal.milestones, steps, strict=True):
+            lf = finish[m.id]
+            memo.append(
+                (
+                    m,
+                    lf,
+                    lf - dt.timedelta(days=plan.duration),
+                    (lf - m.due).days,
+                    recorded_confirmation(deal, m),
+                    deal.close is not None and m.due <= deal.close,
+                )
+            )
+        deal.__dict__["_walk_plan"] = memo  # a frozen dataclass keeps a __dict__
+    return memo
+
+
 def walk_back(deal: Deal, as_of: dt.date, covered: Callable[[Milestone], bool]) -> list[WalkStep]:
     """Every step from go-live backward (latest finish first), with its slack and state."""
-    steps = [
-        PlanStep(m.id, m.track, (m.due - m.start).days if m.start else 0, m.after)
-        for m in deal.milestones
-    ]
-    finish = latest_finish(steps, deal.go_live, deal.close)
-    out = []
-    for m, plan in zip(deal.milestones, steps, strict=True):
-        lf = finish[m.id]
-        slack = (lf - m.due).days
-        recorded = recorded_confirmation(deal, m)
-        out.append(
-            WalkStep(
-                m.id,
-                m.step,
-                m.track,
-                m.owner,
-                m.due,
-                lf,
-                lf - dt.timedelta(days=plan.duration),
-                slack,
-                step_state(m, as_of, covered(m), recorded),
-                slack <= 0,
-                deal.close is not None and m.due <= deal.close,
-            )
+    out = [
+        WalkStep(
+            m.id,
+            m.step,
+            m.track,
+            m.owner,
+            m.due,
+            lf,
+            ls,
+            slack,
+            step_state(m, as_of, covered(m), recorded),
+            slack <= 0,
+            before_close,
         )
+        for m, lf, ls, slack, recorded, before_close in _plan_of(deal)
+    ]
     out.sort(key=lambda w: (w.latest_finish, w.due, w.id), reverse=True)
     return out
 
