@@ -65,6 +65,7 @@ WEB_URL = re.compile(r"https?://[^\s<>\"']+")
 
 TRACKS = ("technical", "business", "paper")
 PROGRESS_OVER = 20  # deals; fewer build in a moment and need no progress bar
+PARALLEL_FILES = 8  # pages across deals (weekly reviews) per process worth a fork
 
 # A deal is at risk when any of these hold; the dashboard lists those deals first and says why.
 
@@ -338,6 +339,10 @@ class Writer:
     def _link_all(self, trees: Sequence[tuple[Path, str]]) -> None:
         for source, rel in trees:
             self.link_tree(source, rel)
+
+    def busy(self) -> bool:
+        """Whether links are being made (by threads, or `cp -al`) while pages are written."""
+        return bool(self._processes or self._pending or self._pool is not None)
 
     def wait(self, quiet: bool = False) -> None:
         """Until every `link_trees` is done; the first failure raised (unless `quiet`)."""
@@ -803,6 +808,26 @@ def _usable_slim(hit: Any) -> bool:
         and isinstance(hit.get("slim"), dict)
         and isinstance(hit["slim"].get("id"), str)
     )
+
+
+class Claims:
+    """The next of `total` deals for a process to render, shared by the processes forked after
+    it is made (a counter in shared memory, under a lock): each deal is taken once, and a
+    process that is ahead takes more. None once all are taken."""
+
+    def __init__(self, total: int) -> None:
+        import multiprocessing
+
+        self.total = total
+        self._next = multiprocessing.get_context("fork").Value("q", 0)
+
+    def __call__(self) -> int | None:
+        with self._next.get_lock():
+            i = self._next.value
+            if i >= self.total:
+                return None
+            self._next.value = i + 1
+        return i
 
 
 class Progress:
@@ -1346,16 +1371,17 @@ class Site:
             for part in batch:  # what a worker must not read itself: git and the cache are ours
                 if part.item is not None and part.item.history is not None:
                     preloaded[part.id] = preload(part.item.history)
-            shares = [batch[i::jobs] for i in range(jobs)]
+            claim = Claims(len(batch))  # each process takes the next deal not yet taken
             ticks = tick.pipe()  # each worker says when it has done a deal
             forked = [
-                workers.fork(functools.partial(self._work, write, share, ticks))
-                for share in shares[1:]
+                workers.fork(functools.partial(self._work, write, batch, claim, ticks))
+                for _ in range(jobs - 1)
             ]
             tick.forked()
             answers = []
             try:
-                for part in shares[0]:
+                while (i := claim()) is not None:
+                    part = batch[i]
                     self.write_deal(write, part)
                     if part.keep is not None:
                         part.keep(part)
@@ -1364,7 +1390,7 @@ class Site:
                 tick.wait()
             finally:  # every worker is waited for, even when this share failed
                 answers = [workers.collect(worker) for worker in forked]
-        results: dict[str, tuple[Any, Any]] = {}
+        theirs: dict[int, tuple[Any, Any]] = {}
         for status, payload in answers:
             if status != "ok":
                 raise MapdownError(payload)
@@ -1372,29 +1398,33 @@ class Site:
             write.pages += payload["pages"]
             if self.cache is not None:
                 self.cache.add_pending(payload["entries"])
-            for did, slimmed, rows in payload["deals"]:
-                results[did] = (slimmed, rows)
-        for share in shares[1:]:
-            for part in share:
-                part._slim, part._rows = results[part.id]
-                release(part, preloaded.get(part.id, ()))
+            for i, slimmed, rows in payload["deals"]:
+                theirs[i] = (slimmed, rows)
+        for i, (slimmed, rows) in theirs.items():
+            part = batch[i]
+            part._slim, part._rows = slimmed, rows
+            release(part, preloaded.get(part.id, ()))
         return batch
 
-    def _work(self, write: Writer, share: list[DealPart], ticks: int | None) -> dict[str, Any]:
-        """A forked worker's share: its deals rendered, each kept in a cache of its own that
-        its parent writes; their summaries, the cache entries and the counts."""
+    def _work(
+        self, write: Writer, batch: list[DealPart], claim: Claims, ticks: int | None
+    ) -> dict[str, Any]:
+        """A forked worker: the deals of `batch` it claims, rendered, each kept in a cache of
+        its own that its parent writes; their places in `batch` and summaries, the cache
+        entries and the counts."""
         if self.cache is not None:
             self.cache.in_child()
         files, pages = write.files, write.pages
         done = []
-        for part in share:
+        while (i := claim()) is not None:
+            part = batch[i]
             assert part.item is not None
             if part.item.history is not None:
                 part.item.history.loader = None  # everything it needs was read before the fork
             self.write_deal(write, part)
             if part.keep is not None:
                 part.keep(part)
-            done.append([part.id, part.slim, part.rows])
+            done.append([i, part.slim, part.rows])
             release(part)
             if ticks is not None:
                 os.write(ticks, b".")
@@ -1442,13 +1472,51 @@ class Site:
     ) -> None:
         """A file across deals: linked from the previous site when it was made from the same
         `key`, templates, settings and code; else written from `content()`."""
+        if not self.reuse(write, path, key):
+            write(path, content())
+
+    def reuse(self, write: Writer, path: str, key: str) -> bool:
+        """The file `path`, made from `key`, entered in the manifest; linked from the previous
+        site if it was made from the same (True), else it is to be written (False)."""
         assert self._previous is not None or not self._old_pages
         self._pages[path] = _digest([self._salt, key])
         if self._reusable(path, key):
             assert self._previous is not None
             write.link_file(self._previous / path, path)
-        else:
+            return True
+        return False
+
+    def write_all(self, write: Writer, files: Sequence[tuple[str, Callable[[], str]]]) -> None:
+        """Each (path, content) written: shared with forked workers when there are many and
+        no linking is going on (a fork must not copy a thread at work)."""
+        jobs = min(self.jobs, len(files) // PARALLEL_FILES) if workers.can_fork() else 1
+        if jobs <= 1 or write.busy():
+            for path, content in files:
+                write(path, content())
+            return
+        forked = [
+            workers.fork(functools.partial(self._write_share, write, files[j::jobs]))
+            for j in range(1, jobs)
+        ]
+        answers = []
+        try:
+            for path, content in files[0::jobs]:
+                write(path, content())
+        finally:  # every worker is waited for, even when this share failed
+            answers = [workers.collect(worker) for worker in forked]
+        for status, payload in answers:
+            if status != "ok":
+                raise MapdownError(payload)
+            write.files += payload["files"]
+            write.pages += payload["pages"]
+
+    def _write_share(
+        self, write: Writer, files: Sequence[tuple[str, Callable[[], str]]]
+    ) -> dict[str, int]:
+        before = write.files, write.pages
+        for path, content in files:
             write(path, content())
+        return {"files": write.files - before[0], "pages": write.pages - before[1]}
 
     def fingerprint(self) -> str:
         """A name for the templates as this repository sees them (its own, then the theme's)."""
@@ -1622,6 +1690,7 @@ class Site:
         and the index of the weeks."""
         for w in weeks:
             _valid(WEEK, w["week"], "week")
+        todo: list[tuple[str, Callable[[], str]]] = []  # the weeks whose rows changed
         for i, w in enumerate(weeks):
             around = {
                 "w": w,
@@ -1630,14 +1699,13 @@ class Site:
             }
             names = "\n".join(f"{r['id']} {digests[r['id']][w['week']]}" for r in w["deals"])
             key = _digest([around["previous"], around["next"], w["week"], w["sunday"], names])
-            self.reuse_or_page(
-                write,
-                f"weeks/{w['week']}.html",
-                key,
-                "review_week.html",
-                lambda around=around: around,
-            )
-            self.reuse_or_write(write, f"weeks/{w['week']}.json", key, lambda w=w: compact_json(w))
+            page, data = f"weeks/{w['week']}.html", f"weeks/{w['week']}.json"
+            if not self.reuse(write, page, key):
+                html = functools.partial(self.page_html, page, "review_week.html", **around)
+                todo.append((page, html))
+            if not self.reuse(write, data, key):
+                todo.append((data, functools.partial(compact_json, w)))
+        self.write_all(write, todo)
         summary = [
             {
                 "week": w["week"],

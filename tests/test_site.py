@@ -454,9 +454,12 @@ def test_two_builds_are_byte_identical(site_repo: GitRepo, built: Path, tmp_path
         assert first[rel] == second[rel], rel
 
 
-def test_worker_processes_make_the_same_site(site_repo: GitRepo, tmp_path: Path) -> None:
+def test_worker_processes_make_the_same_site(
+    site_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
     assert build(site_repo, "--out", str(one), "--no-cache", "--jobs", "1").exit_code == 0
+    monkeypatch.setattr("mapdown.site.PARALLEL_FILES", 1)  # the weekly reviews shared too
     result = build(site_repo, "--out", str(two), "--no-cache", "--jobs", "2")
     assert result.exit_code == 0, result.stderr
     assert files_of(one) == files_of(two)
@@ -628,7 +631,7 @@ def test_a_failure_in_a_worker_process_leaves_the_previous_site(
     out = tmp_path / "site"
     assert build(fresh_repo, "--out", str(out)).exit_code == 0
     before = files_of(out)
-    # with two processes, alpha is rendered here and beta by a forked worker
+    # with two processes, beta is rendered here or by a forked worker: either fails the build
     fresh_repo.write(
         "site_templates/share.html",
         "{% extends 'base.html' %}{% block main %}"
@@ -928,6 +931,19 @@ def test_demo_builds_the_site(tmp_path: Path) -> None:
     index = tmp_path / "demo" / "_site" / "index.html"
     assert index.is_file()
     assert str(index) in result.output
+
+
+def test_claims_hand_each_deal_to_one_process() -> None:
+    from mapdown import workers
+    from mapdown.site import Claims
+
+    claim = Claims(500)
+    worker = workers.fork(lambda: list(iter(claim, None)))
+    mine = list(iter(claim, None))
+    status, theirs = workers.collect(worker)
+    assert status == "ok"
+    assert sorted(mine + theirs) == list(range(500))  # each once, none left out
+    assert claim() is None
 
 
 def test_progress_counts_this_process_and_its_workers() -> None:
