@@ -119,16 +119,21 @@ def step_state(milestone: Milestone, as_of: dt.date, covered: bool, recorded: bo
     return "confirmed" if covered else "unconfirmed"
 
 
+def plan_steps(deal: Deal) -> list[PlanStep]:
+    """What the backward pass needs of each of the deal's steps."""
+    return [
+        PlanStep(m.id, m.track, (m.due - m.start).days if m.start else 0, m.after)
+        for m in deal.milestones
+    ]
+
+
 def _plan_of(deal: Deal) -> list[tuple[Milestone, dt.date, dt.date, int, bool, bool]]:
     """What the walk back knows from the plan alone, whatever the day: each step with its
     latest finish and start, its slack, whether the file records a confirmation, and whether it
     is due by close. Computed once per Deal object (a week without a new version shares one)."""
     memo = deal.__dict__.get("_walk_plan")
     if memo is None:
-        steps = [
-            PlanStep(m.id, m.track, (m.due - m.start).days if m.start else 0, m.after)
-            for m in deal.milestones
-        ]
+        steps = plan_steps(deal)
         finish = latest_finish(steps, deal.go_live, deal.close)
         memo = []
         for m, plan in zip(deal.milestones, steps, strict=True):
@@ -175,10 +180,7 @@ def breaking_chain(deal: Deal, step_id: str) -> list[str]:
     With negative slack this is the chain that breaks: the step is due after the latest day it
     can finish for everything after it to fit before go-live (or close).
     """
-    steps = [
-        PlanStep(m.id, m.track, (m.due - m.start).days if m.start else 0, m.after)
-        for m in deal.milestones
-    ]
+    steps = plan_steps(deal)
     finish = latest_finish(steps, deal.go_live, deal.close)
     chain = [step_id]
     seen = {step_id}

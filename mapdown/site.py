@@ -722,8 +722,8 @@ def iter_deals(
 
     Deals with errors raise MapdownError before the first deal is given. A deal's data is
     computed when its pages are rendered and let go after, so the whole site's data is never
-    held at once. A cached deal's summary is read
-    at once; its whole JSON only if its pages must be rendered again.
+    held at once. A cached deal's summary is read at once; its whole JSON only if its pages
+    must be rendered again.
     """
     from mapdown.check import display_path
     from mapdown.gitio import blob_hash
@@ -808,6 +808,19 @@ def _usable_slim(hit: Any) -> bool:
         and isinstance(hit.get("slim"), dict)
         and isinstance(hit["slim"].get("id"), str)
     )
+
+
+def _answers(write: Writer, answers: Iterable[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """The forked workers' answers, their files and pages counted in `write`; the first
+    worker's error raised."""
+    payloads = []
+    for status, payload in answers:
+        if status != "ok":
+            raise MapdownError(payload)
+        write.files += payload["files"]
+        write.pages += payload["pages"]
+        payloads.append(payload)
+    return payloads
 
 
 class Claims:
@@ -1361,10 +1374,7 @@ class Site:
         with self.progress(len(batch)) as tick:
             if jobs <= 1:
                 for part in batch:
-                    self.write_deal(write, part)
-                    if part.keep is not None:
-                        part.keep(part)
-                    release(part)
+                    self._render_deal(write, part)
                     tick()
                 return batch
             preloaded = {}
@@ -1382,29 +1392,31 @@ class Site:
             try:
                 while (i := claim()) is not None:
                     part = batch[i]
-                    self.write_deal(write, part)
-                    if part.keep is not None:
-                        part.keep(part)
-                    release(part, preloaded.get(part.id, ()))
+                    self._render_deal(write, part, preloaded.get(part.id, ()))
                     tick()
                 tick.wait()
             finally:  # every worker is waited for, even when this share failed
                 answers = [workers.collect(worker) for worker in forked]
-        theirs: dict[int, tuple[Any, Any]] = {}
-        for status, payload in answers:
-            if status != "ok":
-                raise MapdownError(payload)
-            write.files += payload["files"]
-            write.pages += payload["pages"]
+        for payload in _answers(write, answers):
             if self.cache is not None:
                 self.cache.add_pending(payload["entries"])
             for i, slimmed, rows in payload["deals"]:
-                theirs[i] = (slimmed, rows)
-        for i, (slimmed, rows) in theirs.items():
-            part = batch[i]
-            part._slim, part._rows = slimmed, rows
-            release(part, preloaded.get(part.id, ()))
+                part = batch[i]
+                part._slim, part._rows = slimmed, rows
+                release(part, preloaded.get(part.id, ()))
         return batch
+
+    def _render_deal(
+        self, write: Writer, part: DealPart, preloaded: Iterable[str] = ()
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """A computed deal's pages and data.json written, the deal kept in the cache, and what
+        it was made from let go; its summary and review-row names."""
+        self.write_deal(write, part)
+        if part.keep is not None:
+            part.keep(part)
+        made = part.slim, part.rows
+        release(part, preloaded)
+        return made
 
     def _work(
         self, write: Writer, batch: list[DealPart], claim: Claims, ticks: int | None
@@ -1421,11 +1433,7 @@ class Site:
             assert part.item is not None
             if part.item.history is not None:
                 part.item.history.loader = None  # everything it needs was read before the fork
-            self.write_deal(write, part)
-            if part.keep is not None:
-                part.keep(part)
-            done.append([i, part.slim, part.rows])
-            release(part)
+            done.append([i, *self._render_deal(write, part)])
             if ticks is not None:
                 os.write(ticks, b".")
         if ticks is not None:
@@ -1504,11 +1512,7 @@ class Site:
                 write(path, content())
         finally:  # every worker is waited for, even when this share failed
             answers = [workers.collect(worker) for worker in forked]
-        for status, payload in answers:
-            if status != "ok":
-                raise MapdownError(payload)
-            write.files += payload["files"]
-            write.pages += payload["pages"]
+        _answers(write, answers)
 
     def _write_share(
         self, write: Writer, files: Sequence[tuple[str, Callable[[], str]]]
