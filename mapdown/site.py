@@ -65,6 +65,7 @@ WEB_URL = re.compile(r"https?://[^\s<>\"']+")
 
 TRACKS = ("technical", "business", "paper")
 PROGRESS_OVER = 20  # deals; fewer build in a moment and need no progress bar
+THEME_FILES = ("style.css", "favicon.svg")  # copied into every site, not rendered
 PARALLEL_FILES = 8  # pages across deals (weekly reviews) per process worth a fork
 
 # A deal is at risk when any of these hold; the dashboard lists those deals first and says why.
@@ -1283,7 +1284,8 @@ class Site:
         """
         from mapdown.sitedata import assemble
 
-        write("style.css", self.stylesheet())
+        for name in THEME_FILES:  # the theme's own files, as the repository overrides them
+            write(name, self.theme_file(name))
         templates = self.fingerprint()
         made = read_manifest(previous) if previous is not None else {}
         self._previous = previous
@@ -1537,10 +1539,12 @@ class Site:
             digest.update(f"{name}\0{source}\0".encode())
         return digest.hexdigest()
 
-    def stylesheet(self) -> str:
+    def theme_file(self, name: str) -> str:
+        """A file of the theme copied as it is (the stylesheet, the icon): the repository's own
+        `site_templates/<name>` if it has one."""
         loader = self.env.loader
         assert loader is not None
-        source, _, _ = loader.get_source(self.env, "style.css")
+        source, _, _ = loader.get_source(self.env, name)
         return source
 
     def dashboard_rows(

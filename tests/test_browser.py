@@ -379,3 +379,35 @@ def test_the_crawl_catches_errors(browser: Any, tmp_path: Path) -> None:
     assert "console error: boom" in bad
     assert "page error" in bad and "undefinedFunction" in bad
     assert visits["bad.html"].links == ["gone.css", "ok.html"]
+
+
+def test_pages_served_over_http_ask_for_nothing_missing(browser: Any, site: Path) -> None:
+    """As published (GitHub Pages) or by `mapdown serve`, over HTTP: a browser also asks for
+    what a page does not link (`/favicon.ico`); nothing it asks for may be missing."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.RequestHandlerClass.log_message = lambda *args: None  # type: ignore[method-assign]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    context = browser.new_context()
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on(
+        "response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
+    )
+    page.on("requestfailed", lambda r: problems.append(f"failed {r.url}"))
+    try:
+        for rel in ("index.html", f"deals/{DEAL}/index.html", f"deals/{DEAL}/share.html"):
+            response = page.goto(base + rel, wait_until="load")
+            assert response is not None and response.ok, rel
+            page.wait_for_timeout(200)  # the icon is asked for after the page has loaded
+        assert problems == []
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()

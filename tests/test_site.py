@@ -805,7 +805,7 @@ def test_pages_across_deals_are_reused_until_what_they_list_changes(
     again = inodes(out)
     written = {p for p in first if again.get(p) != first[p]}
     # nothing changed: only what is always written is written again
-    assert written == {"data.json", MANIFEST, MARKER, "style.css"}
+    assert written == {"data.json", MANIFEST, MARKER, "style.css", "favicon.svg"}
 
     text = fresh_repo.read("deals/beta.md").replace("due: 2026-12-18", "due: 2026-12-21")
     fresh_repo.write("deals/beta.md", text)
@@ -848,7 +848,7 @@ def test_unchanged_pages_are_linked_without_cp(
     assert sorted(again) == sorted(first)
     # nothing changed: every page is linked from the previous site, by the fallback
     written = {p for p in first if again[p] != first[p]}
-    assert written == {"data.json", MANIFEST, MARKER, "style.css"}
+    assert written == {"data.json", MANIFEST, MARKER, "style.css", "favicon.svg"}
     fresh = tmp_path / "fresh"
     assert build(fresh_repo, "--out", str(fresh), "--no-cache").exit_code == 0
     assert files_of(out) == files_of(fresh)
