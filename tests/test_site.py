@@ -23,6 +23,7 @@ import icalendar
 import pytest
 from conftest import DATA, invoke
 from gitrepo import GitRepo
+from markupsafe import Markup, escape
 
 from mapdown.check import find_root
 from mapdown.config import find_config, load_config
@@ -32,10 +33,12 @@ from mapdown.site import (
     MANIFEST,
     MARKER,
     Writer,
+    _output_escape,
     build_site,
     compact_json,
     fmt_day,
     gather,
+    make_environment,
     render_markdown,
     serve_site,
     watched,
@@ -367,6 +370,30 @@ def test_user_text_is_escaped_on_every_page(evil_site: Path) -> None:
                     assert value is not None
                     assert not value.strip().lower().startswith(("javascript:", "data:")), path
         assert 'href="javascript:' not in html.lower()
+
+
+def test_output_escape_writes_what_markupsafe_would() -> None:
+    class Html:
+        def __html__(self) -> str:
+            return "<b>kept</b>"
+
+    values = ["<script>&'\"", "plain", "", 7, 2.5, None, True, Markup("<i>safe</i>"), Html()]
+    for value in values:
+        out = _output_escape(value)
+        assert type(out) is str
+        assert out == str(escape(value)), value
+    assert _output_escape("<a href='x'>") == "&lt;a href=&#39;x&#39;&gt;"
+
+
+def test_templates_escape_output_and_keep_macros_and_filters_safe(tmp_path: Path) -> None:
+    env = make_environment(tmp_path)
+    page = env.from_string(
+        "{% macro b(x) %}<b>{{ x }}</b>{% endmacro %}"
+        "{{ v }}|{{ b(v) }}|{{ v|e }}|{{ v ~ '<' }}|{% set s %}<i>{{ v }}</i>{% endset %}{{ s }}"
+    )
+    assert page.render(v="<x>") == (
+        "&lt;x&gt;|<b>&lt;x&gt;</b>|&lt;x&gt;|&lt;x&gt;&lt;|<i>&lt;x&gt;</i>"
+    )
 
 
 def test_user_text_is_shown_as_text(evil_site: Path) -> None:
