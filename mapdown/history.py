@@ -204,6 +204,9 @@ class DealHistory:
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)  # data not in git
     _deals: dict[int, Deal | None] = field(default_factory=dict)
     _days: list[dt.date] | None = None
+    _track_keys: dict[str, list[int]] = field(default_factory=dict)  # each track's state indexes
+    _event_states: list[int] | None = None  # each event's state (events are in state order)
+    _events_upto: dict[int, list[Event]] = field(default_factory=dict)
 
     # -- the states
 
@@ -254,7 +257,10 @@ class DealHistory:
         if not points:
             return None
         upto = len(self.states) if n is None else n
-        i = bisect.bisect_left([p[0] for p in points], upto) - 1
+        keys = self._track_keys.get(milestone_id)
+        if keys is None or len(keys) != len(points):
+            keys = self._track_keys[milestone_id] = [p[0] for p in points]
+        i = bisect.bisect_left(keys, upto) - 1
         if i < 0 or points[i][1] < 0:
             return None
         return StepTrack(points[i][1], points[i][2])
@@ -277,8 +283,17 @@ class DealHistory:
         }
 
     def events_upto(self, n: int | None = None) -> list[Event]:
+        """The events of the first `n` states (all by default). Many weeks ask for the same
+        states: the list is made once for each `n` and shared, so it must not be changed."""
         upto = len(self.states) if n is None else n
-        return [e for e in self.events if e.state < upto]
+        states = self._event_states
+        if states is None or len(states) != len(self.events):
+            states = self._event_states = [e.state for e in self.events]
+            self._events_upto.clear()
+        out = self._events_upto.get(upto)
+        if out is None:
+            out = self._events_upto[upto] = self.events[: bisect.bisect_left(states, upto)]
+        return out
 
     # -- the file being checked
 
@@ -320,7 +335,21 @@ def coverage(
     deal's history when there is one, else what the file records covers."""
     if history is None:
         return lambda m: recorded_confirmation(deal, m)
-    return lambda m: history.covered(m, deal, n)
+    # asked for each step by the score, its window and the walk back, for each week: answered
+    # once per step, history and number of states, kept on the deal (immutable)
+    memo = deal.__dict__.get("_covered")
+    if memo is None or memo[0] is not history:
+        memo = deal.__dict__["_covered"] = (history, {})
+    answers: dict[tuple[int | None, int], bool] = memo[1]
+
+    def covered(m: Milestone) -> bool:
+        key = (n, m.index)
+        answer = answers.get(key)
+        if answer is None:
+            answer = answers[key] = history.covered(m, deal, n)
+        return answer
+
+    return covered
 
 
 def _milestone_key(m: dict[str, Any]) -> tuple[Any, ...]:

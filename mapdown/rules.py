@@ -16,7 +16,7 @@ from typing import Any
 
 from mapdown.config import Config, InternalStep
 from mapdown.dates import quarter_end
-from mapdown.model import TRACKS, Deal, Milestone
+from mapdown.model import TRACKS, Deal, Milestone, Person
 from mapdown.spec import Located, Path_
 
 
@@ -106,6 +106,7 @@ class Context:
     history_n: int | None = None  # judge on the first n states of it (None: all)
     _events: list[Any] | None = None
     _missing: list[InternalStep] | None = None
+    _window: tuple[dt.date, dt.date] | None = None
 
     @property
     def missing_internal(self) -> list[InternalStep]:
@@ -124,11 +125,13 @@ class Context:
 
     @property
     def window(self) -> tuple[dt.date, dt.date]:
-        """The confirmation window: the days T+1 .. T+N."""
-        return (
-            self.as_of + dt.timedelta(days=1),
-            self.as_of + dt.timedelta(days=self.config.confirmation_window_days),
-        )
+        """The confirmation window: the days T+1 .. T+N (worked out once)."""
+        if self._window is None:
+            self._window = (
+                self.as_of + dt.timedelta(days=1),
+                self.as_of + dt.timedelta(days=self.config.confirmation_window_days),
+            )
+        return self._window
 
     def in_window(self, day: dt.date) -> bool:
         first, last = self.window
@@ -194,10 +197,11 @@ def done_without_evidence(ctx: Context) -> Iterator[Finding]:
 
 @finding("MAP203")
 def unconfirmed_date(ctx: Context) -> Iterator[Finding]:
+    first, last = ctx.window
     for m in ctx.deal.milestones:
         if not m.is_open:
             continue
-        dates = [(key, day) for key, day in m.dates if ctx.in_window(day)]
+        dates = [(key, day) for key, day in m.dates if first <= day <= last]
         if not dates or ctx.covered(m):
             continue
         key = "due" if any(k == "due" for k, _ in dates) else "start"
@@ -314,16 +318,20 @@ def _internal_pattern(item: InternalStep) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(?:" + "|".join(words) + r")(?!\w)")
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _row_is(item: InternalStep, step: str, mid: str, exit: str, owner: Person) -> bool:
+    """Whether a customer-owned row is the checklist's `item`: its words, and its owner's role
+    when the item names one. Each version of a deal repeats most of its rows unchanged."""
+    if item.role and not owner.has_role(item.role):
+        return False
+    text = f"{step} {mid.replace('-', ' ')} {exit}".lower()
+    return _internal_pattern(item).search(text) is not None
+
+
 def has_internal_step(deal: Deal, item: InternalStep) -> bool:
-    pattern = _internal_pattern(item)
     for m in deal.milestones:
         owner = deal.person(m.owner)
-        if owner is None or not owner.is_customer:
-            continue
-        if item.role and not owner.has_role(item.role):
-            continue
-        text = f"{m.step} {m.id.replace('-', ' ')} {m.exit}".lower()
-        if pattern.search(text):
+        if owner is not None and owner.is_customer and _row_is(item, m.step, m.id, m.exit, owner):
             return True
     return False
 
@@ -461,18 +469,17 @@ def slipped(ctx: Context) -> Iterator[Finding]:
     if ctx.history is None:
         return
     since = ctx.as_of - dt.timedelta(days=ctx.config.slip_days)
-    events = ctx.history_events()
-    for m in ctx.deal.milestones:
-        # one slip per commit: the due date's move, or the start's when only the start moved
-        per_state: dict[int, Any] = {}
-        for e in events:
-            if (
-                e.milestone == m.id
-                and e.kind == "slipped"
-                and (e.state not in per_state or e.key == "due")
-            ):
+    # one slip per commit: the due date's move, or the start's when only the start moved
+    by_step: dict[str, dict[int, Any]] = {}
+    for e in ctx.history_events():
+        if e.kind == "slipped" and e.milestone:
+            per_state = by_step.setdefault(e.milestone, {})
+            if e.state not in per_state or e.key == "due":
                 per_state[e.state] = e
-        slips = list(per_state.values())
+    for m in ctx.deal.milestones:
+        if m.id not in by_step:
+            continue
+        slips = list(by_step[m.id].values())
         recent = [e for e in slips if since < e.day <= ctx.as_of]
         if not recent:
             continue

@@ -225,6 +225,11 @@ def countdown_weeks(
     first = history.first_day if history and history.first_day else as_of
     previous: Any = None
     missing: dict[int, tuple[Deal, list[str]]] = {}
+    by_sunday: dict[dt.date, list[dict[str, Any]]] = {}  # each week's events, by its Sunday
+    for e in history.events if history is not None else ():
+        if e.day <= as_of and e.kind in WEEK_EVENT_KINDS:
+            sunday = e.day + dt.timedelta(days=6 - e.day.weekday())
+            by_sunday.setdefault(sunday, []).append(_event_json(e))
     for week, sunday in iter_weeks(min(first, as_of), min(as_of, deal.go_live)):
         monday = sunday - dt.timedelta(days=6)
         day = min(sunday, as_of)
@@ -232,13 +237,7 @@ def countdown_weeks(
         state_deal = deal
         if history is not None:
             state_deal = history.deal_as_of(day) or deal
-        events = []
-        if history is not None:
-            events = [
-                _event_json(e)
-                for e in history.events
-                if monday <= e.day <= sunday and e.day <= as_of and e.kind in WEEK_EVENT_KINDS
-            ]
+        events = by_sunday.get(sunday, [])
         s = (
             scored.score
             if scored
