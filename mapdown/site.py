@@ -52,7 +52,7 @@ except ImportError:  # pragma: no cover - an older or pure-Python markupsafe
         return str(escape(s))
 
 
-from mapdown import __version__, workers
+from mapdown import __version__, ics, workers
 from mapdown.cache import Cache
 from mapdown.config import Config
 from mapdown.errors import MapdownError, UsageProblem
@@ -1692,15 +1692,9 @@ class Site:
 
     def calendar(self, deal: dict[str, Any]) -> bytes:
         """The plan as all-day events, one per step, with UIDs that survive every rebuild."""
-        import icalendar
-
-        stamp = dtstamp(self.as_of)
-        cal = icalendar.Calendar()
-        cal.add("prodid", f"-//mapdown//mapdown {__version__}//EN")
-        cal.add("version", "2.0")
-        cal.add("calscale", "GREGORIAN")
-        cal.add("method", "PUBLISH")
-        cal.add("x-wr-calname", f"{deal['title']}: mutual action plan")
+        text = ics.escape_text
+        stamp = ics.utc_value(dtstamp(self.as_of))
+        events = []
         for m in deal["milestones"]:
             due = dt.date.fromisoformat(m["due"])
             start = dt.date.fromisoformat(m["start"]) if m["start"] else due
@@ -1711,18 +1705,26 @@ class Site:
             else:
                 lines.append("Dates not yet confirmed by the customer")
             lines.append(f"Status: {STATUS_LABELS.get(m['status'], m['status'])}")
-            event = icalendar.Event()
-            event.add("uid", f"{deal['id']}.{m['id']}@mapdown")
-            event.add("dtstamp", stamp)
-            event.add("dtstart", start)
-            event.add("dtend", due + dt.timedelta(days=1))
-            event.add("summary", m["step"])
-            event.add("description", "\n".join(lines))
-            event.add("transp", "TRANSPARENT")
+            event = {
+                "UID": text(f"{deal['id']}.{m['id']}@mapdown"),
+                "DTSTAMP": stamp,
+                "DTSTART;VALUE=DATE": ics.date_value(start),
+                "DTEND;VALUE=DATE": ics.date_value(due + dt.timedelta(days=1)),
+                "SUMMARY": text(m["step"]),
+                "DESCRIPTION": text("\n".join(lines)),
+                "TRANSP": "TRANSPARENT",
+            }
             if self.base_url:
-                event.add("url", f"{self.base_url}deals/{deal['id']}/share.html")
-            cal.add_component(event)
-        return cal.to_ical()
+                event["URL"] = f"{self.base_url}deals/{deal['id']}/share.html"
+            events.append(event)
+        head = {
+            "PRODID": text(f"-//mapdown//mapdown {__version__}//EN"),
+            "VERSION": "2.0",
+            "CALSCALE": "GREGORIAN",
+            "METHOD": "PUBLISH",
+            "X-WR-CALNAME": text(f"{deal['title']}: mutual action plan"),
+        }
+        return ics.calendar(head, events)
 
     def review_pages(
         self, write: Writer, weeks: list[dict[str, Any]], digests: dict[str, dict[str, str]]
