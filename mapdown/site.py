@@ -205,6 +205,11 @@ def _umask() -> int:
     return mask
 
 
+_WRITE_FLAGS = (
+    os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
+
+
 class Writer:
     """Writes files under a folder, each path checked to stay inside it."""
 
@@ -237,15 +242,19 @@ class Writer:
         return self.folder / clean
 
     def __call__(self, rel: str, content: str | bytes | Iterable[str]) -> None:
-        target = self.target(rel)
-        if isinstance(content, bytes):
-            target.write_bytes(content)
-        elif isinstance(content, str):
-            target.write_bytes(content.encode("utf-8"))
-        else:
-            with target.open("w", encoding="utf-8", newline="") as out:
-                for piece in content:
-                    out.write(piece)
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        elif not isinstance(content, bytes):
+            content = "".join(content).encode("utf-8")
+        # os.open and os.write: the site is tens of thousands of small files, and a Path's
+        # write_bytes takes twice the time in Python around the same system calls
+        fd = os.open(self.target(rel), _WRITE_FLAGS, 0o666)
+        try:
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
         self.count(rel)
 
     def count(self, rel: str) -> None:
