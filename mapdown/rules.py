@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -567,23 +567,26 @@ STATIC = frozenset(
 )
 
 
-def _static_findings(ctx: Context) -> dict[str, list[Finding]]:
-    """The STATIC findings of `ctx.deal` under `ctx.config`, computed once per deal object."""
+def _static_finding(ctx: Context, code: str) -> list[Finding]:
+    """The STATIC finding `code` of `ctx.deal` under `ctx.config`, computed once per deal
+    object (and only when asked for)."""
     memo = ctx.deal.__dict__.get("_static_findings")
     if memo is None or memo[0] is not ctx.config:
-        found = {code: list(FINDINGS[code](ctx)) for code in STATIC if code in FINDINGS}
-        memo = (ctx.config, found)
+        memo = (ctx.config, {})
         ctx.deal.__dict__["_static_findings"] = memo  # a frozen dataclass keeps a __dict__
-    return memo[1]
+    found: dict[str, list[Finding]] = memo[1]
+    if code not in found:
+        found[code] = list(FINDINGS[code](ctx))
+    return found[code]
 
 
-def run_findings(ctx: Context) -> Iterator[Finding]:
-    """Every registered finding whose severity is not `off`, in code order."""
-    static = _static_findings(ctx)
-    for code in sorted(FINDINGS):
+def run_findings(ctx: Context, only: Collection[str] | None = None) -> Iterator[Finding]:
+    """Every registered finding whose severity is not `off`, in code order; with `only`, just
+    those codes."""
+    for code in sorted(FINDINGS) if only is None else sorted(set(only) & FINDINGS.keys()):
         if ctx.config.severity.get(code) == "off":
             continue
-        if code in static:
-            yield from static[code]
+        if code in STATIC:
+            yield from _static_finding(ctx, code)
         else:
             yield from FINDINGS[code](ctx)

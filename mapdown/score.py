@@ -7,7 +7,7 @@ formulas, and `mapdown score --format json` shows each part.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,10 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 }
 assert set(DEFAULT_WEIGHTS) == set(SCORE_PARTS)
 ON_TIME_SLIP_DAYS = 28  # a step that slipped within this many days is not "on time"
+# The findings the parts read (threading: MAP216; on time: MAP212). A week's score in the
+# weekly series is judged on these alone: its other findings are never shown, and the score
+# is the same (tests/test_demo_rates.py holds it equal to `mapdown score --as-of` each Sunday).
+PART_FINDINGS = frozenset({"MAP212", "MAP216"})
 
 # Which findings matter most, for "worst findings" (most urgent first).
 WORST_ORDER = (
@@ -193,8 +197,10 @@ def score_deal(
     history: DealHistory | None = None,
     n: int | None = None,
     located: Located | None = None,
+    only: Collection[str] | None = None,
 ) -> Score:
-    """The deal's score as of `as_of`, judging confirmations on the first `n` history states."""
+    """The deal's score as of `as_of`, judging confirmations on the first `n` history states.
+    With `only` (at least PART_FINDINGS), just those findings are run and kept."""
     covered = coverage(deal, history, n)
 
     ctx = Context(
@@ -206,7 +212,7 @@ def score_deal(
         history=history,
         history_n=n,
     )
-    findings = list(run_findings(ctx))
+    findings = list(run_findings(ctx, only))
     window = window_dates(deal, as_of, config.confirmation_window_days, covered)
     parts = _parts(ctx, window, findings)
     weights = {**DEFAULT_WEIGHTS, **config.score_weights}
@@ -220,7 +226,7 @@ class WeekScore:
     week: str
     end: dt.date  # the Sunday that ends the week
     as_of: dt.date  # the day it was judged (the Sunday, or the as-of day in the current week)
-    score: Score
+    score: Score  # its findings are PART_FINDINGS only: a past week shows its score, not them
 
 
 def weekly(history: DealHistory, as_of: dt.date, config: Config) -> list[WeekScore]:
@@ -239,5 +245,6 @@ def weekly(history: DealHistory, as_of: dt.date, config: Config) -> list[WeekSco
         if deal is None:
             continue
         n = history.upto(day)
-        out.append(WeekScore(week, sunday, day, score_deal(deal, day, config, history, n)))
+        score = score_deal(deal, day, config, history, n, only=PART_FINDINGS)
+        out.append(WeekScore(week, sunday, day, score))
     return out

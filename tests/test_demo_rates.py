@@ -80,3 +80,31 @@ def test_the_worked_example_in_docs_scoring(demo_repo: Path) -> None:
     assert acme["score"] == 25
     doc = (Path(__file__).resolve().parent.parent / "docs" / "scoring.md").read_text()
     assert "= 24.55 → 25" in doc
+
+
+def test_every_weekly_score_equals_a_full_score_of_that_week(demo_repo: Path) -> None:
+    """The weekly series runs only the findings the parts read (PART_FINDINGS); every week of
+    every demo deal must score exactly as a full judgement of the same state does."""
+    import datetime as dt
+
+    from mapdown.config import find_config, load_config
+    from mapdown.history import read_history
+    from mapdown.score import score_deal, weekly
+
+    config = load_config(find_config(demo_repo))
+    repo = read_history(demo_repo, config.deals_dir, config.tz, use_cache=False, worktree=False)
+    as_of = dt.date(2026, 11, 26)
+    weeks = codes = 0
+    for path in sorted((demo_repo / config.deals_dir).glob("*.md")):
+        history = repo.for_path(path)
+        assert history is not None
+        for w in weekly(history, as_of, config):
+            deal = history.deal_as_of(w.as_of)
+            full = score_deal(deal, w.as_of, config, history, history.upto(w.as_of))
+            assert (w.score.score, w.score.parts) == (full.score, full.parts), (path, w.week)
+            assert [f.code for f in w.score.findings] == [
+                f.code for f in full.findings if f.code in ("MAP212", "MAP216")
+            ]
+            weeks += 1
+            codes += len(w.score.findings)
+    assert weeks > 20 and codes > 0  # the parts' own findings do occur in the demo's weeks
