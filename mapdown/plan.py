@@ -127,10 +127,14 @@ def plan_steps(deal: Deal) -> list[PlanStep]:
     ]
 
 
-def _plan_of(deal: Deal) -> list[tuple[Milestone, dt.date, dt.date, int, bool, bool]]:
-    """What the walk back knows from the plan alone, whatever the day: each step with its
-    latest finish and start, its slack, whether the file records a confirmation, and whether it
-    is due by close. Computed once per Deal object (a week without a new version shares one)."""
+PlanEntry = tuple[Milestone, dt.date, dt.date, int, bool, bool]
+
+
+def walk_plan(deal: Deal) -> list[PlanEntry]:
+    """What the walk back knows from the plan alone, whatever the day, in the walk's order
+    (latest finish first): each step with its latest finish and start, its slack, whether the
+    file records a confirmation, and whether it is due by close. Computed once per Deal object
+    (a week without a new version shares one); do not change the list."""
     memo = deal.__dict__.get("_walk_plan")
     if memo is None:
         steps = plan_steps(deal)
@@ -148,13 +152,14 @@ def _plan_of(deal: Deal) -> list[tuple[Milestone, dt.date, dt.date, int, bool, b
                     deal.close is not None and m.due <= deal.close,
                 )
             )
+        memo.sort(key=lambda e: (e[1], e[0].due, e[0].id), reverse=True)
         deal.__dict__["_walk_plan"] = memo  # a frozen dataclass keeps a __dict__
     return memo
 
 
 def walk_back(deal: Deal, as_of: dt.date, covered: Callable[[Milestone], bool]) -> list[WalkStep]:
     """Every step from go-live backward (latest finish first), with its slack and state."""
-    out = [
+    return [
         WalkStep(
             m.id,
             m.step,
@@ -168,10 +173,8 @@ def walk_back(deal: Deal, as_of: dt.date, covered: Callable[[Milestone], bool]) 
             slack <= 0,
             before_close,
         )
-        for m, lf, ls, slack, recorded, before_close in _plan_of(deal)
+        for m, lf, ls, slack, recorded, before_close in walk_plan(deal)
     ]
-    out.sort(key=lambda w: (w.latest_finish, w.due, w.id), reverse=True)
-    return out
 
 
 def breaking_chain(deal: Deal, step_id: str) -> list[str]:

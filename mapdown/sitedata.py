@@ -17,7 +17,7 @@ from mapdown.ask import ask_json, build_ask
 from mapdown.config import Config
 from mapdown.history import DealHistory, Event, coverage, iter_weeks
 from mapdown.model import Deal, Milestone
-from mapdown.plan import step_state, walk_back
+from mapdown.plan import step_state, walk_back, walk_plan
 from mapdown.rules import RULES, is_team_name, missing_internal_steps, recorded_confirmation
 from mapdown.score import Score, score_deal, weekly
 
@@ -185,21 +185,23 @@ def week_questions(
 
     counts: dict[str, dict[str, int]] = {"before_close": {}, "before_go_live": {}}
     open_steps = []
-    for w in walk_back(deal, day, covered):
-        side = counts["before_close" if w.before_close else "before_go_live"]
-        side[w.state] = side.get(w.state, 0) + 1
-        by = min(w.latest_finish, deal.close) if w.before_close and deal.close else w.latest_finish
-        if w.state not in HOLDING or by < w.due:
+    # the walk back (plan.walk_back) without a WalkStep made for each step of each week
+    for m, latest, _, _, recorded, before_close in walk_plan(deal):
+        state = step_state(m, day, covered(m), recorded)
+        side = counts["before_close" if before_close else "before_go_live"]
+        side[state] = side.get(state, 0) + 1
+        by = min(latest, deal.close) if before_close and deal.close else latest
+        if state not in HOLDING or by < m.due:
             open_steps.append(
                 {
-                    "id": w.id,
-                    "step": w.step,
-                    "owner": w.owner,
-                    "due": w.due.isoformat(),
+                    "id": m.id,
+                    "step": m.step,
+                    "owner": m.owner,
+                    "due": m.due.isoformat(),
                     "must_be_true_by": by.isoformat(),
-                    "days_to_spare": (by - w.due).days,
-                    "state": w.state,
-                    "before_close": w.before_close,
+                    "days_to_spare": (by - m.due).days,
+                    "state": state,
+                    "before_close": before_close,
                 }
             )
     memo = missing if missing is not None else {}
