@@ -23,6 +23,7 @@ import icalendar
 import pytest
 from conftest import DATA, invoke
 from gitrepo import GitRepo
+from jinja2 import Environment, StrictUndefined, UndefinedError
 from markupsafe import Markup, escape
 
 from mapdown.check import find_root
@@ -394,6 +395,59 @@ def test_templates_escape_output_and_keep_macros_and_filters_safe(tmp_path: Path
     assert page.render(v="<x>") == (
         "&lt;x&gt;|<b>&lt;x&gt;</b>|&lt;x&gt;|&lt;x&gt;&lt;|<i>&lt;x&gt;</i>"
     )
+
+
+SAME_AS_JINJA = """\
+{%- macro row(x, sep=", ") -%}<li>{{ x.name }}{{ sep }}{{ day(x.due) }}</li>{%- endmacro -%}
+{%- macro wrap() -%}<div>{{ caller() }}</div>{%- endmacro -%}
+{{ d.title }}|{{ d.nested.inner.leaf }}|{{ d["items"]|length }}|{{ d.items()|list|length }}|
+{{ d.get("title") }}|
+{{ obj.attr }}|{{ obj.upper() }}|{{ d.count }}|{{ n }}|{{ m }}|{{ none }}|
+{% for x in d.rows if x.due %}{{ row(x) }}{{ row(x, sep=" / ") }}{{ loop.index }}{% endfor %}
+{% call wrap() %}{{ plural(d.rows|length, "row") }}{% endcall %}
+{{ (d.rows|first).name ~ "<" }}|{{ d.rows|map(attribute="name")|join(",") }}|
+{{ day(*[d.rows[0].due]) }}|{{ row(**{"x": d.rows[1]}) }}|{{ d.missing is defined }}
+"""
+
+
+def test_templates_render_as_jinja_renders_them(tmp_path: Path) -> None:
+    """The site's compiler (SiteCodeGenerator) writes attribute look-ups, calls and output
+    escaping its own way: every page must still come out as Jinja's own code writes it."""
+
+    class Obj:
+        attr = "<attr>"
+
+        def upper(self) -> str:
+            return "<UP>"
+
+    data = {
+        "title": "A & <b>",
+        "nested": {"inner": {"leaf": "<leaf>"}},
+        "items": ["not", "the", "method"],
+        "count": 3,
+        "rows": [
+            {"name": "<one>", "due": "2026-11-02"},
+            {"name": "two", "due": "2026-12-24"},
+            {"name": "three", "due": None},
+        ],
+    }
+    site_env = make_environment(tmp_path)
+    plain = Environment(
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    plain.filters.update(site_env.filters)
+    plain.globals.update(site_env.globals)
+    context = {"d": data, "obj": Obj(), "n": 7, "m": Markup("<i>safe</i>"), "none": None}
+    ours = site_env.from_string(SAME_AS_JINJA).render(**context)
+    assert ours == plain.from_string(SAME_AS_JINJA).render(**context)
+    assert "&lt;one&gt;" in ours and "<i>safe</i>" in ours and "3 rows" in ours
+    for bad in ("{{ d.nowhere.deeper }}", "{{ nothing(1) }}", "{{ d.nowhere }}"):
+        with pytest.raises(UndefinedError):
+            site_env.from_string(bad).render(**context)
 
 
 def test_user_text_is_shown_as_text(evil_site: Path) -> None:
