@@ -514,20 +514,23 @@ def _build(
 ) -> Any:
     """Build the site of the workspace's repository (default `_site/` at its root)."""
     from mapdown.site import build_site, preflight, show_progress
+    from mapdown.workers import batch_gc, settle
 
     target = out if out is not None else ws.root / "_site"
     preflight(ws.root, ws.config, target, base_url)  # refuse before reading any history
-    repo = load_history(ws, no_cache, allow_shallow, worktree=False)
-    return build_site(
-        ws.root,
-        ws.config,
-        ws.as_of(as_of),
-        target,
-        repo=repo,
-        base_url=base_url,
-        show=show_progress(),
-        jobs=jobs,
-    )
+    with batch_gc():
+        repo = load_history(ws, no_cache, allow_shallow, worktree=False)
+        settle()  # the history is kept to the end: never walked by the collector again
+        return build_site(
+            ws.root,
+            ws.config,
+            ws.as_of(as_of),
+            target,
+            repo=repo,
+            base_url=base_url,
+            show=show_progress(),
+            jobs=jobs,
+        )
 
 
 out_option = click.option(
@@ -605,28 +608,31 @@ def serve(
     from mapdown.config import find_config, load_config
     from mapdown.history import read_history
     from mapdown.site import build_site, serve_site, show_progress, watched
+    from mapdown.workers import batch_gc, settle
 
     ws = workspace(config_file)
 
     def rebuild() -> Any:
         config = load_config(config_file or find_config(ws.root))
-        repo = read_history(
-            ws.root,
-            config.deals_dir,
-            config.tz,
-            allow_shallow=allow_shallow,
-            use_cache=not no_cache,
-            worktree=False,
-        )
-        with repo:
-            return build_site(
+        with batch_gc():
+            repo = read_history(
                 ws.root,
-                config,
-                as_of or ws.as_of(None),
-                out if out is not None else ws.root / "_site",
-                repo=repo,
-                show=show_progress(),
+                config.deals_dir,
+                config.tz,
+                allow_shallow=allow_shallow,
+                use_cache=not no_cache,
+                worktree=False,
             )
+            settle()
+            with repo:
+                return build_site(
+                    ws.root,
+                    config,
+                    as_of or ws.as_of(None),
+                    out if out is not None else ws.root / "_site",
+                    repo=repo,
+                    show=show_progress(),
+                )
 
     target = (out if out is not None else ws.root / "_site").resolve()
     serve_site(rebuild, target, lambda: watched(ws.root, ws.config), port=port)

@@ -10,10 +10,12 @@ resource it holds is its parent's).
 
 from __future__ import annotations
 
+import gc
 import marshal
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,10 +32,49 @@ def can_fork() -> bool:
     return hasattr(os, "fork")
 
 
+BATCH_GC_THRESHOLD = 200_000  # new container objects between two young collections (Python: 700)
+_batches = 0  # how many batch_gc() blocks are open
+
+
+@contextmanager
+def batch_gc() -> Iterator[None]:
+    """Python's cycle collector set for one large batch of work, such as a build.
+
+    A build keeps its history (hundreds of megabytes of small objects) for its whole run and
+    makes and drops millions more. With Python's settings the collector ran thousands of
+    times and walked that whole history at each full collection: 8 s of CPU in a cold build
+    of 1,000 deals. Inside this block, young collections come after BATCH_GC_THRESHOLD new
+    objects, not 700, and `settle()` (called once the history is read, and by `fork` before
+    each child) moves everything made so far out of the collector's sight. On the way out
+    the settings are restored and the settled objects are handed back to the collector, so a
+    long-running process (`mapdown serve`) collects each build's cycles after it.
+    """
+    global _batches
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], BATCH_GC_THRESHOLD), old[1], old[2])
+    _batches += 1
+    try:
+        yield
+    finally:
+        _batches -= 1
+        gc.set_threshold(*old)
+        if not _batches:
+            gc.unfreeze()
+
+
+def settle() -> None:
+    """Inside `batch_gc`: everything alive now is kept out of later collections (gc.freeze).
+    Before a fork this also keeps the child's collector from writing to the pages it shares
+    with its parent, each of which would then be copied."""
+    if _batches:
+        gc.freeze()
+
+
 def fork(work: Callable[[], Any]) -> Worker:
     """Run `work()` in a forked child; `collect` gives its answer."""
     for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
         stream.flush()
+    settle()
     read, send = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns

@@ -1051,3 +1051,27 @@ def test_progress_counts_this_process_and_its_workers() -> None:
         assert quiet.pipe() is None
         quiet()
         quiet.wait()
+
+
+def test_batch_gc_sets_the_collector_for_a_build_and_gives_it_back() -> None:
+    import gc
+
+    from mapdown import workers
+
+    before = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
+    workers.settle()  # outside a batch: nothing is frozen
+    assert gc.get_freeze_count() == 0
+    kept = [{"a": [i]} for i in range(1000)]
+    with workers.batch_gc():
+        assert gc.get_threshold()[0] == max(before[0], workers.BATCH_GC_THRESHOLD)
+        with workers.batch_gc():  # nested: the outer block still holds on the way out
+            workers.settle()
+            assert gc.get_freeze_count() >= len(kept)
+        assert gc.get_freeze_count() >= len(kept)
+        worker = workers.fork(lambda: gc.get_freeze_count())  # the child sees it frozen too
+        kind, frozen_in_child = workers.collect(worker)
+        assert kind == "ok" and frozen_in_child >= len(kept)
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0  # handed back: a later collection sees it all again
+    assert all(k["a"] for k in kept)
