@@ -141,12 +141,18 @@ class Person:
 
     def has_role(self, role: str) -> bool:
         """True when `role` is this person's role or one of several (`champion, presenter`)."""
-        if not self.role:
-            return False
-        wanted = _norm_role(role)
-        text = " ".join(self.role.lower().split())
-        parts = text.replace("/", ",").replace(";", ",").replace(" and ", ",").split(",")
-        return any(_norm_role(p) == wanted for p in parts)
+        return role_matches(self.role, role)
+
+
+@functools.lru_cache(maxsize=4096)
+def role_matches(roles: str | None, role: str) -> bool:
+    """True when `role` is `roles` or one of several written in it (`champion, presenter`)."""
+    if not roles:
+        return False
+    wanted = _norm_role(role)
+    text = " ".join(roles.lower().split())
+    parts = text.replace("/", ",").replace(";", ",").replace(" and ", ",").split(",")
+    return any(_norm_role(p) == wanted for p in parts)
 
 
 @functools.lru_cache(maxsize=512)

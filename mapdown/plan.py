@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -130,6 +131,18 @@ def plan_steps(deal: Deal) -> list[PlanStep]:
 PlanEntry = tuple[Milestone, dt.date, dt.date, int, bool, bool]
 
 
+@functools.lru_cache(maxsize=4096)
+def _finish_of(
+    shape: tuple[tuple[str, str, int, tuple[str, ...]], ...],
+    go_live: dt.date,
+    close: dt.date | None,
+) -> dict[str, dt.date]:
+    """`latest_finish` of the steps whose (id, track, duration, after) are `shape`: a version
+    that moves dates but keeps each step's length and order (most do) has the same backward
+    pass as the one before. Read-only: the dict is shared."""
+    return latest_finish([PlanStep(*step) for step in shape], go_live, close)
+
+
 def walk_plan(deal: Deal) -> list[PlanEntry]:
     """What the walk back knows from the plan alone, whatever the day, in the walk's order
     (latest finish first): each step with its latest finish and start, its slack, whether the
@@ -137,16 +150,19 @@ def walk_plan(deal: Deal) -> list[PlanEntry]:
     (a week without a new version shares one); do not change the list."""
     memo = deal.__dict__.get("_walk_plan")
     if memo is None:
-        steps = plan_steps(deal)
-        finish = latest_finish(steps, deal.go_live, deal.close)
+        shape = tuple(
+            (m.id, m.track, (m.due - m.start).days if m.start else 0, m.after)
+            for m in deal.milestones
+        )
+        finish = _finish_of(shape, deal.go_live, deal.close)
         memo = []
-        for m, plan in zip(deal.milestones, steps, strict=True):
+        for m, (_, _, duration, _) in zip(deal.milestones, shape, strict=True):
             lf = finish[m.id]
             memo.append(
                 (
                     m,
                     lf,
-                    lf - dt.timedelta(days=plan.duration),
+                    lf - dt.timedelta(days=duration),
                     (lf - m.due).days,
                     recorded_confirmation(deal, m),
                     deal.close is not None and m.due <= deal.close,

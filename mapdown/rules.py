@@ -16,7 +16,7 @@ from typing import Any
 
 from mapdown.config import Config, InternalStep
 from mapdown.dates import quarter_end
-from mapdown.model import TRACKS, Deal, Milestone, Person
+from mapdown.model import TRACKS, Deal, Milestone, role_matches
 from mapdown.spec import Located, Path_
 
 
@@ -318,29 +318,47 @@ def _internal_pattern(item: InternalStep) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(?:" + "|".join(words) + r")(?!\w)")
 
 
-@functools.lru_cache(maxsize=1 << 14)
-def _row_is(item: InternalStep, step: str, mid: str, exit: str, owner: Person) -> bool:
-    """Whether a customer-owned row is the checklist's `item`: its words, and its owner's role
-    when the item names one. Each version of a deal repeats most of its rows unchanged."""
-    if item.role and not owner.has_role(item.role):
-        return False
-    text = f"{step} {mid.replace('-', ' ')} {exit}".lower()
-    return _internal_pattern(item).search(text) is not None
+def _customer_rows(deal: Deal) -> tuple[tuple[str, str, str, str | None], ...]:
+    """Each customer-owned row as (its words, its owner's role)."""
+    rows = []
+    for m in deal.milestones:
+        owner = deal.person(m.owner)
+        if owner is not None and owner.is_customer:
+            rows.append((m.step, m.id, m.exit, owner.role))
+    return tuple(rows)
+
+
+@functools.lru_cache(maxsize=4096)
+def _missing_for(
+    items: tuple[InternalStep, ...], rows: tuple[tuple[str, str, str, str | None], ...]
+) -> tuple[int, ...]:
+    """Which of the checklist's `items` (their places) no customer-owned row is: a row is an
+    item when its words name it and, when the item names a role, its owner has that role.
+    Most versions of a deal repeat the customer's rows of the one before: answered once."""
+    texts = [
+        (f"{step} {mid.replace('-', ' ')} {exit}".lower(), role) for step, mid, exit, role in rows
+    ]
+    return tuple(
+        i
+        for i, item in enumerate(items)
+        if not any(
+            (not item.role or role_matches(role, item.role))
+            and _internal_pattern(item).search(text) is not None
+            for text, role in texts
+        )
+    )
 
 
 def has_internal_step(deal: Deal, item: InternalStep) -> bool:
-    for m in deal.milestones:
-        owner = deal.person(m.owner)
-        if owner is not None and owner.is_customer and _row_is(item, m.step, m.id, m.exit, owner):
-            return True
-    return False
+    return not _missing_for((item,), _customer_rows(deal))
 
 
 def missing_internal_steps(deal: Deal, config: Config) -> list[InternalStep]:
     """The checklist's steps `deal` has no row for (computed once per deal and checklist)."""
     memo = deal.__dict__.get("_missing_internal")
     if memo is None or memo[0] is not config.internal_steps:
-        found = [item for item in config.internal_steps if not has_internal_step(deal, item)]
+        items = config.internal_steps
+        found = [items[i] for i in _missing_for(items, _customer_rows(deal))]
         memo = (config.internal_steps, found)
         deal.__dict__["_missing_internal"] = memo  # a frozen dataclass keeps a __dict__
     return list(memo[1])
