@@ -728,7 +728,7 @@ def compact_json(data: dict[str, Any]) -> str:
     one, and writing other characters as they are takes it half as long again). Keys keep
     their order, so a deal's data read back from its JSON is the data it was written from, in
     the same order, and its pages are the same whichever the build used."""
-    return json.dumps(data, separators=(",", ":"))
+    return json.dumps(data, separators=(",", ":"), check_circular=False)  # data is a tree
 
 
 def iter_deals(
