@@ -225,6 +225,7 @@ class Measure:
     label: str
     seconds: list[float] = field(default_factory=list)
     peaks: list[int] = field(default_factory=list)  # KiB
+    probes: list[float] = field(default_factory=list)  # disk_probe() before each run, ms
     error: str | None = None
 
     @property
@@ -333,6 +334,7 @@ def run_measure(
         if before is not None:
             before(n)
         tag = f"[{size.deals}×{size.revisions}] {label} {n + 1}/{repeat}"
+        measure.probes.append(disk_probe(size.folder))
         try:
             seconds, peak = launch(
                 command, cwd or size.repo, size.folder / "logs", key, timeout, ok_codes, env
@@ -343,7 +345,8 @@ def run_measure(
             break
         measure.seconds.append(seconds)
         measure.peaks.append(peak)
-        say(f"{tag}: {seconds:.2f} s, {peak / 1024:.0f} MB")
+        probe = measure.probes[-1]
+        say(f"{tag}: {seconds:.2f} s, {peak / 1024:.0f} MB (disk probe {probe:.0f} ms)")
         settle(size.folder)
         if after is not None:
             after(n)
@@ -351,6 +354,33 @@ def run_measure(
 
 
 # ---------------------------------------------------------------- the repository
+
+
+PROBE_FILES = 1000  # small files the disk probe creates before each run
+
+
+def disk_probe(folder: Path) -> float:
+    """Milliseconds to create PROBE_FILES small files in `folder`, after `sync` (untimed).
+
+    On the machine the reports come from (ext4 mounted with `discard`), creating files is at
+    times 10-25 times slower than at others, for minutes, mostly after large deletions (every
+    cold run deletes the site and cache of the run before; a build deletes the site it
+    replaced): 47,000 files took 2-4 s of kernel time settled and 40-50 s slowed. A site is
+    tens of thousands of files, so that state moves a build's time more than most changes to
+    mapdown. Waiting for it proved unreliable (it lasted past 90 s); the probe records it next
+    to each run instead (about 60 ms on a settled disk)."""
+    os.sync()
+    probe = folder / ".disk-probe"
+    shutil.rmtree(probe, ignore_errors=True)
+    probe.mkdir()
+    data = b"x" * 4096
+    begin = time.perf_counter()
+    for i in range(PROBE_FILES):
+        (probe / f"{i}.html").write_bytes(data)
+    took = time.perf_counter() - begin
+    shutil.rmtree(probe)
+    os.sync()
+    return 1000 * took
 
 
 def settle(folder: Path, limit: float = 300) -> None:
@@ -629,8 +659,11 @@ def size_section(size: Size, repeat: int) -> list[str]:
         f"Each measure run {repeat}× in a fresh process: median, spread (min–max), and the peak "
         "memory (max RSS) of the largest process over the runs.",
         "",
-        "| measure | median | spread (min–max) | peak memory | ÷ floor | ÷ Hugo warm |",
-        "|---|--:|--:|--:|--:|--:|",
+        f"The disk column is `disk_probe`: milliseconds to create {PROBE_FILES:,} small files "
+        "just before each run (about 60 ms on a settled disk; see benchmarks/run.py).",
+        "",
+        "| measure | median | spread (min–max) | peak memory | ÷ floor | ÷ Hugo warm | disk |",
+        "|---|--:|--:|--:|--:|--:|--:|",
     ]
     floor, hugo = size.get("floor"), size.get("hugo-warm")
     for key, label in ROWS:
@@ -638,12 +671,13 @@ def size_section(size: Size, repeat: int) -> list[str]:
         if m is None:
             continue
         if not m.ok:
-            lines.append(f"| {label} | failed | {m.error or 'no run'} | | | |".replace("\n", " "))
+            lines.append(f"| {label} | failed | {m.error or 'no run'} | | | | |".replace("\n", " "))
             continue
         spread = f"{min(m.seconds):.2f}–{max(m.seconds):.2f} s"
+        disk = ", ".join(f"{p:.0f}" for p in m.probes)
         lines.append(
             f"| {label} | {m.median:.2f} s | {spread} | {m.peak_mb:.0f} MB | "
-            f"{ratio(m, floor)} | {ratio(m, hugo)} |"
+            f"{ratio(m, floor)} | {ratio(m, hugo)} | {disk} ms |"
         )
     lines.append("")
     if size.outputs:
