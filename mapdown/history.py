@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import threading
+import weakref
 import zoneinfo
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -336,10 +337,11 @@ def coverage(
     if history is None:
         return lambda m: recorded_confirmation(deal, m)
     # asked for each step by the score, its window and the walk back, for each week: answered
-    # once per step, history and number of states, kept on the deal (immutable)
+    # once per step, history and number of states, kept on the deal (immutable). The history
+    # is held weakly: it holds the deal, and a cycle would keep both until a full collection.
     memo = deal.__dict__.get("_covered")
-    if memo is None or memo[0] is not history:
-        memo = deal.__dict__["_covered"] = (history, {})
+    if memo is None or memo[0]() is not history:
+        memo = deal.__dict__["_covered"] = (weakref.ref(history), {})
     answers: dict[tuple[int | None, int], bool] = memo[1]
 
     def covered(m: Milestone) -> bool:

@@ -1186,3 +1186,28 @@ def test_a_version_is_cached_as_the_json_of_its_data() -> None:
         assert _version_json(data, texts) == json.dumps(data, separators=(",", ":"))
     for odd in ({"error": "no front matter"}, {"title": 'é "q"', "people": [], "x": [1, {}]}):
         assert _version_json(odd, texts) == json.dumps(odd, separators=(",", ":"))
+
+
+def test_a_deals_coverage_memo_does_not_keep_its_history_alive() -> None:
+    """coverage() keeps its answers on the deal; the history holds its deals, so the memo
+    holds the history weakly: once let go, both are freed at once, with no collection."""
+    import gc
+    import weakref
+
+    from mapdown.history import DealHistory, coverage
+    from mapdown.parse import parse_text
+
+    deal = parse_text(BASE, "deals/base.md", "base").deal
+    assert deal is not None
+    history = DealHistory("base", "deals/base.md")
+    history._deals[0] = deal  # as deal_at keeps each version's Deal
+    covered = coverage(deal, history, 1)
+    first = deal.milestones[0]
+    assert covered(first) == covered(first)  # answered, then read from the memo
+    gone = weakref.ref(history)
+    gc.disable()  # freed by reference counts alone, or not at all
+    try:
+        del history, covered
+        assert gone() is None
+    finally:
+        gc.enable()
