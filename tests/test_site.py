@@ -407,6 +407,10 @@ SAME_AS_JINJA = """\
 {% call wrap() %}{{ plural(d.rows|length, "row") }}{% endcall %}
 {{ (d.rows|first).name ~ "<" }}|{{ d.rows|map(attribute="name")|join(",") }}|
 {{ day(*[d.rows[0].due]) }}|{{ row(**{"x": d.rows[1]}) }}|{{ d.missing is defined }}
+{% autoescape false %}{{ d.title }}{% endautoescape %}|
+{% filter upper %}{{ d.title }}{% endfilter %}|
+{% set t = d.title %}{% for x in d.rows %}{% set u = x.name ~ t %}{{ u }}{% endfor %}|
+{% with w = d.nested %}{{ w.inner.leaf }}{% endwith %}|{{ "%s-%s"|format(d.title, n) }}
 """
 
 
