@@ -120,12 +120,14 @@ def step_state(milestone: Milestone, as_of: dt.date, covered: bool, recorded: bo
     return "confirmed" if covered else "unconfirmed"
 
 
+def _shape(m: Milestone) -> tuple[str, str, int, tuple[str, ...]]:
+    """What the backward pass needs of a step: its id, track, length and dependencies."""
+    return (m.id, m.track, (m.due - m.start).days if m.start else 0, m.after)
+
+
 def plan_steps(deal: Deal) -> list[PlanStep]:
     """What the backward pass needs of each of the deal's steps."""
-    return [
-        PlanStep(m.id, m.track, (m.due - m.start).days if m.start else 0, m.after)
-        for m in deal.milestones
-    ]
+    return [PlanStep(*_shape(m)) for m in deal.milestones]
 
 
 PlanEntry = tuple[Milestone, dt.date, dt.date, int, bool, bool]
@@ -150,10 +152,7 @@ def walk_plan(deal: Deal) -> list[PlanEntry]:
     (a week without a new version shares one); do not change the list."""
     memo = deal.__dict__.get("_walk_plan")
     if memo is None:
-        shape = tuple(
-            (m.id, m.track, (m.due - m.start).days if m.start else 0, m.after)
-            for m in deal.milestones
-        )
+        shape = tuple(_shape(m) for m in deal.milestones)
         finish = _finish_of(shape, deal.go_live, deal.close)
         memo = []
         for m, (_, _, duration, _) in zip(deal.milestones, shape, strict=True):

@@ -133,10 +133,6 @@ class Context:
             )
         return self._window
 
-    def in_window(self, day: dt.date) -> bool:
-        first, last = self.window
-        return first <= day <= last
-
 
 FindingFn = Callable[[Context], Iterator[Finding]]
 FINDINGS: dict[str, FindingFn] = {}
@@ -347,10 +343,6 @@ def _missing_for(
             for text, role in texts
         )
     )
-
-
-def has_internal_step(deal: Deal, item: InternalStep) -> bool:
-    return not _missing_for((item,), _customer_rows(deal))
 
 
 def missing_internal_steps(deal: Deal, config: Config) -> list[InternalStep]:

@@ -44,7 +44,6 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.compiler import CodeGenerator, Frame
-from jinja2.runtime import Context, Macro
 from markupsafe import Markup, escape
 
 try:  # markupsafe's own C escaping, without the Markup object made around each result
@@ -1094,22 +1093,8 @@ HELPERS: dict[str, Callable[..., Any]] = {  # the pages' own functions: plain, n
 }
 
 
-class SiteContext(Context):
-    """Jinja's template context, with a short way through a call to a macro or to one of the
-    site's own helpers (`day()`, `state()`, `plural()`…), none of which takes a context:
-    called at once. At every call Jinja first looks for a context, an environment or an
-    evaluation context to pass (attribute look-ups that fail), which took half the time of a
-    weekly page. The result is the same; anything else (a repository's own functions) goes
-    Jinja's way."""
-
-    plain = frozenset(id(f) for f in HELPERS.values())
-
-    def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        if type(__obj) is Macro or id(__obj) in __self.plain:
-            kwargs.pop("_loop_vars", None)
-            kwargs.pop("_block_vars", None)
-            return __obj(*args, **kwargs)
-        return super().call(__obj, *args, **kwargs)
+# the helpers' ids: a template calls them (and macros) at once, see SiteCodeGenerator
+_PLAIN = frozenset(id(f) for f in HELPERS.values())
 
 
 def _output_escape(value: Any) -> str:
@@ -1131,8 +1116,9 @@ class SiteCodeGenerator(CodeGenerator):
 
     - `a.b`, when `b` is not a dict method: `a["b"]` when `a` is a dict holding `b`, else
       `environment.getattr` as Jinja writes it (see SiteEnvironment.getattr);
-    - `f(…)`: called at once when `f` is a macro or one of HELPERS, else `context.call` as
-      Jinja writes it (see SiteContext.call);
+    - `f(…)`: called at once when `f` is a macro or one of HELPERS (none takes a context),
+      else `context.call` as Jinja writes it, which first looks for a context, an
+      environment or an evaluation context to pass, with attribute look-ups that fail;
     - `{{ x }}`: markupsafe's C escaping when `x` is a string, else `_output_escape`.
 
     Each short way names the value it tests with an assignment expression (`_md_v :=`): an
@@ -1195,7 +1181,7 @@ class SiteTemplate(Template):
     def _from_namespace(cls, environment: Any, namespace: Any, globals: Any) -> Any:
         namespace["escape"] = _output_escape
         namespace["_md_escape_str"] = _escape_inner
-        namespace["_md_plain"] = SiteContext.plain
+        namespace["_md_plain"] = _PLAIN
         return super()._from_namespace(environment, namespace, globals)
 
 
@@ -1210,7 +1196,6 @@ class SiteEnvironment(Environment):
       with the page's at every page.
     """
 
-    context_class = SiteContext
     template_class = SiteTemplate
     code_generator_class = SiteCodeGenerator
 

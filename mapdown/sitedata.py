@@ -173,7 +173,6 @@ def week_questions(
     day: dt.date,
     config: Config,
     history: DealHistory | None,
-    missing: dict[int, tuple[Deal, list[str]]] | None = None,
 ) -> dict[str, Any]:
     """Questions 2 and 3 as the plan stood on `day` (question 1 is the week's score window).
 
@@ -204,11 +203,8 @@ def week_questions(
                     "before_close": before_close,
                 }
             )
-    memo = missing if missing is not None else {}
-    if id(deal) not in memo:  # weeks without a new version share one Deal: check it once
-        memo[id(deal)] = (deal, [i.name for i in missing_internal_steps(deal, config)])
     return {
-        "internal_missing": list(memo[id(deal)][1]),
+        "internal_missing": [i.name for i in missing_internal_steps(deal, config)],
         "vendor_only": not deal.has_customer_step,
         "close": _iso(deal.close),
         "walk_counts": counts,
@@ -226,7 +222,6 @@ def countdown_weeks(
     weeks = []
     first = history.first_day if history and history.first_day else as_of
     previous: Any = None
-    missing: dict[int, tuple[Deal, list[str]]] = {}
     by_sunday: dict[dt.date, list[dict[str, Any]]] = {}  # each week's events, by its Sunday
     for e in history.events if history is not None else ():
         if e.day <= as_of and e.kind in WEEK_EVENT_KINDS:
@@ -247,7 +242,7 @@ def countdown_weeks(
                 state_deal, day, config, history, history.upto(day) if history else None
             )
         )
-        asked = week_questions(state_deal, day, config, history, missing)
+        asked = week_questions(state_deal, day, config, history)
         # every step due this week, done or not; overdue: open and past its due date by the
         # day the week is judged on (its Sunday, or the as-of day in the current week)
         due = [m for m in state_deal.milestones if monday <= m.due <= sunday]
