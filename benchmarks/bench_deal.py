@@ -68,7 +68,8 @@ def forget(parts: list[site.DealPart]) -> None:
         for name in MEMOS:
             part.item.deal.__dict__.pop(name, None)
         if part.item.history is not None:
-            part.item.history._deals.clear()
+            history = part.item.history
+            history.forget_deals() if hasattr(history, "forget_deals") else history._deals.clear()
 
 
 def timed(clock: dict[str, float], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:

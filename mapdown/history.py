@@ -204,6 +204,7 @@ class DealHistory:
     loader: Loader | None = None  # blob id → parsed data, for versions asked for later
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)  # data not in git
     _deals: dict[int, Deal | None] = field(default_factory=dict)
+    _made: dict[tuple[int, int], tuple[Any, Any]] = field(default_factory=dict)  # deal_from_data
     _days: list[dt.date] | None = None
     _track_keys: dict[str, list[int]] = field(default_factory=dict)  # each track's state indexes
     _event_states: list[int] | None = None  # each event's state (events are in state order)
@@ -244,8 +245,14 @@ class DealHistory:
             return None
         if state.index not in self._deals:
             data = self.data_at(state)
-            self._deals[state.index] = deal_from_data(self.deal_id, data) if data else None
+            deal = deal_from_data(self.deal_id, data, memo=self._made) if data else None
+            self._deals[state.index] = deal
         return self._deals[state.index]
+
+    def forget_deals(self) -> None:
+        """Let go of the versions made Deals (and of the steps and people they share)."""
+        self._deals.clear()
+        self._made.clear()
 
     def deal_as_of(self, day: dt.date) -> Deal | None:
         return self.deal_at(self.state_as_of(day))

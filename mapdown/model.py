@@ -235,13 +235,23 @@ class Deal:
         return tuple(p for p in self.people if p.is_customer)
 
 
-def build_deal(deal_id: str, data: dict[str, Any], body: str) -> Deal:
-    """A Deal from validated plain data (every required key present and valid)."""
-    people = tuple(Person(**p) for p in data["people"])
-    milestones = tuple(
-        Milestone(index=i, **{**m, "after": tuple(m.get("after") or ())})
-        for i, m in enumerate(data["milestones"])
-    )
+def build_deal(
+    deal_id: str,
+    data: dict[str, Any],
+    body: str,
+    *,
+    people: tuple[Person, ...] | None = None,
+    milestones: tuple[Milestone, ...] | None = None,
+) -> Deal:
+    """A Deal from validated plain data (every required key present and valid); `people` and
+    `milestones` when the caller has made them already (see `parse.deal_from_data`)."""
+    if people is None:
+        people = tuple(Person(**p) for p in data["people"])
+    if milestones is None:
+        milestones = tuple(
+            Milestone(index=i, **{**m, "after": tuple(m.get("after") or ())})
+            for i, m in enumerate(data["milestones"])
+        )
     reviews = tuple(
         Review(date=r["date"], with_=r["with"], note=r.get("note"))
         for r in data.get("reviews") or ()

@@ -20,7 +20,7 @@ import yaml
 
 from mapdown.diagnostics import Diagnostic, Pos
 from mapdown.fastyaml import load_block_subset
-from mapdown.model import DEAL, SIDES, STATUSES, TRACKS, Deal, build_deal
+from mapdown.model import DEAL, SIDES, STATUSES, TRACKS, Deal, Milestone, Person, build_deal
 from mapdown.spec import (
     INVALID,
     PLAIN_TAG,
@@ -895,8 +895,19 @@ _MILESTONE_KEYS = (
 )
 
 
-def deal_from_data(deal_id: str, data: dict[str, Any], body: str = "") -> Deal:
-    """A Deal from `quick_data` output (or its JSON round trip)."""
+def deal_from_data(
+    deal_id: str,
+    data: dict[str, Any],
+    body: str = "",
+    memo: dict[tuple[int, int], tuple[Any, Any]] | None = None,
+) -> Deal:
+    """A Deal from `quick_data` output (or its JSON round trip).
+
+    With `memo` (one per deal history), a step or person that is the same object as in a
+    version read before is the same Milestone or Person again: `quick_data` shares the items
+    that did not change between versions, so a deal's 40 versions make each step once, not 40
+    times (both are frozen values: sharing one is the same as making it again).
+    """
 
     def day(value: Any) -> dt.date | None:
         return dt.date.fromisoformat(value) if isinstance(value, str) else value
@@ -905,11 +916,35 @@ def deal_from_data(deal_id: str, data: dict[str, Any], body: str = "") -> Deal:
     for key in _DATE_KEYS:
         if key in typed:
             typed[key] = day(typed[key])
-    typed["milestones"] = [
-        {**m, **{k: day(m[k]) for k in _MILESTONE_DATES if k in m}} for m in data["milestones"]
-    ]
+
+    def milestone(i: int, m: dict[str, Any]) -> Milestone:
+        dates = {k: day(m[k]) for k in _MILESTONE_DATES if k in m}
+        return Milestone(index=i, **{**m, **dates, "after": tuple(m.get("after") or ())})
+
+    milestones = _shared(memo, data["milestones"], milestone, 0)
+    people = _shared(memo, data["people"], lambda _, p: Person(**p), 1)
     typed["reviews"] = [{**r, "date": day(r["date"])} for r in data.get("reviews") or ()]
-    return build_deal(deal_id, typed, body)
+    return build_deal(deal_id, typed, body, people=people, milestones=milestones)
+
+
+def _shared(
+    memo: dict[tuple[int, int], tuple[Any, Any]] | None,
+    items: list[dict[str, Any]],
+    make: Callable[[int, dict[str, Any]], Any],
+    kind: int,
+) -> tuple[Any, ...]:
+    """Each item made by `make(i, item)`, or taken from `memo` when this very item object
+    (kept there, so its id is not reused) was made before at the same place."""
+    if memo is None:
+        return tuple(make(i, item) for i, item in enumerate(items))
+    out = []
+    for i, item in enumerate(items):
+        key = (id(item), i if kind == 0 else -1)
+        hit = memo.get(key)
+        if hit is None or hit[0] is not item:
+            hit = memo[key] = (item, make(i, item))
+        out.append(hit[1])
+    return tuple(out)
 
 
 def plain_data(deal: Deal) -> dict[str, Any]:

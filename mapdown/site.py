@@ -439,7 +439,7 @@ def release(part: DealPart, preloaded: Iterable[str] = ()) -> None:
     if history is not None:
         for blob in preloaded:
             history.extra.pop(blob, None)
-        history._deals.clear()  # its memo of past versions as Deals
+        history.forget_deals()  # its memo of past versions as Deals
         if part.forget is not None:
             part.forget(history)
     for name in ("data", "text"):
