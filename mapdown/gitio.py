@@ -12,7 +12,7 @@ import hashlib
 import queue
 import subprocess
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,7 +102,7 @@ LOG_OPTIONS = (
     "-z",
     "--raw",
     "--no-abbrev",
-    "-M",
+    "--no-renames",  # renames are found afterwards, in the few commits that can hold one
     "--first-parent",
     "--diff-merges=first-parent",
     "--format=%x01%H%x00%ct%x00%an%x00%s%x00",
@@ -120,7 +120,10 @@ def read_log(
     """Every first-parent commit of `rev` (after `since`) that changed `folder`, oldest first.
 
     Merges are diffed against their first parent, so a merged branch's changes appear once, at
-    the merge. Renames are detected (`-M`) so a file keeps its history under its new name.
+    the merge. Renames are detected (`-M`) so a file keeps its history under its new name: the
+    log itself is read without them, and only the commits that both delete and add a file are
+    diffed again with `-M` (`with_renames`). Detecting renames in every commit of the log made
+    git spend a quarter more time on it, for the handful of commits that have one.
     The output is read as git writes it: `each` sees every entry (newest first) as soon as it
     is complete, so the caller can work on it while git walks the rest of the history.
     `written` is set as soon as git has written the whole log (the entries may still be
@@ -165,14 +168,43 @@ def read_log(
     if proc.wait():
         raise MapdownError(f"git log failed: {error.decode(errors='replace').strip()}")
     entries.reverse()
+    with_renames(repo, entries, folder)
     return entries
+
+
+def with_renames(repo: git.Repo, entries: Sequence[LogEntry], folder: str) -> None:
+    """The changes of each entry that deletes a file and adds another, diffed again against
+    the commit's first parent with rename detection (as `git log -M` would have shown them)."""
+    git_exe = git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git"
+    for entry in entries:
+        statuses = {c.status for c in entry.changes}
+        if "D" not in statuses or "A" not in statuses:
+            continue
+        sha = entry.commit.sha
+        command = [git_exe, "diff-tree", "-z", "-r", "--raw", "--no-abbrev", "-M"]
+        proc = subprocess.run(
+            [*command, f"{sha}^1", sha, "--", folder],
+            cwd=repo.working_tree_dir or repo.git_dir,
+            capture_output=True,
+            check=False,
+        )
+        if proc.returncode:
+            error = proc.stderr.decode(errors="replace").strip()
+            raise MapdownError(f"git diff-tree failed for {sha}: {error}")
+        entry.changes = _changes(proc.stdout.decode("utf-8", "surrogateescape").split("\x00"))
 
 
 def _entry(raw: bytes) -> LogEntry:
     """One commit of the log: its header, then its raw diff entries."""
     sha, ctime, author, subject, rest = raw.decode("utf-8", "surrogateescape").split("\x00", 4)
     entry = LogEntry(Commit(sha, int(ctime), author, subject))
-    tokens = rest.lstrip("\x00\n").split("\x00")
+    entry.changes = _changes(rest.lstrip("\x00\n").split("\x00"))
+    return entry
+
+
+def _changes(tokens: list[str]) -> list[Change]:
+    """The changes of a raw diff written with -z, split at its NULs."""
+    changes = []
     i = 0
     while i < len(tokens):
         meta = tokens[i]
@@ -187,8 +219,8 @@ def _entry(raw: bytes) -> LogEntry:
         else:
             old, new = None, tokens[i + 1]
             i += 2
-        entry.changes.append(Change(status, new, old, None if new_blob == ZERO else new_blob))
-    return entry
+        changes.append(Change(status, new, old, None if new_blob == ZERO else new_blob))
+    return changes
 
 
 def log_to_json(entries: list[LogEntry]) -> list[Any]:

@@ -541,6 +541,40 @@ def test_outside_git_everything_works_with_one_warning(repo: Path, home: Path) -
 # ---------------------------------------------------------------- 6. a renamed file
 
 
+def test_log_finds_the_renames_git_log_m_finds(gitrepo: GitRepo) -> None:
+    """The log is read without rename detection and the commits that delete and add a file
+    are diffed again with -M: the changes must be those `git log -M` shows, commit by commit."""
+    from mapdown.gitio import LOG_OPTIONS, _entry, read_log
+
+    other = BASE.replace("Acme Freight", "Borealis Mining")  # a different deal, not a rename
+    gitrepo.write("deals/acme.md", BASE)
+    gitrepo.write("deals/bore.md", other)
+    gitrepo.commit("Two deals", "2026-10-01")
+    # a rename with an edit, and in the same commit one deal deleted and an unrelated one added
+    gitrepo.mv("deals/acme.md", "deals/acme-freight.md")
+    gitrepo.write("deals/acme-freight.md", BASE.replace("routing platform", "routing suite"))
+    gitrepo.rm("deals/bore.md")
+    gitrepo.write("deals/zeta.md", "---\ntitle: unrelated\n---\nnothing alike\n" * 3)
+    gitrepo.commit("Rename Acme, drop Borealis, add Zeta", "2026-10-08")
+    # a rename made on a branch, merged: diffed against the first parent, at the merge
+    gitrepo.branch("tidy")
+    gitrepo.mv("deals/acme-freight.md", "deals/acme-freight-eu.md")
+    gitrepo.commit("Rename on a branch", "2026-10-09")
+    gitrepo.checkout("main")
+    gitrepo.write("deals/zeta.md", "---\ntitle: unrelated, edited\n---\n")
+    gitrepo.commit("Edit Zeta", "2026-10-10")
+    gitrepo.merge("tidy", "Merge tidy", "2026-10-11")
+
+    repo = git.Repo(gitrepo.root)
+    got = read_log(repo, "HEAD", "deals")
+    options = [o if o != "--no-renames" else "-M" for o in LOG_OPTIONS]
+    raw = gitrepo.git(*options, "HEAD", "--", "deals").encode("utf-8", "surrogateescape")
+    expected = [_entry(part) for part in raw.split(b"\x01") if part.strip()][::-1]
+    assert [(e.commit.sha, e.changes) for e in got] == [(e.commit.sha, e.changes) for e in expected]
+    statuses = [sorted(c.status for c in e.changes) for e in got]
+    assert statuses == [["A", "A"], ["A", "D", "R"], ["M"], ["R"]]
+
+
 def test_renamed_file_keeps_its_history(gitrepo: GitRepo) -> None:
     text = confirm(BASE, "security-review", "Cara Lund", "Email 2026-10-01, Re: security dates")
     gitrepo.write("deals/acme.md", text)
