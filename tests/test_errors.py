@@ -325,3 +325,29 @@ def test_text_output_of_a_real_process_names_file_line_and_code(repo):
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert re.search(r"^deals/plain\.md:1:1: error MAP100 ", done.stdout, re.MULTILINE)
+
+
+def test_a_real_process_ends_at_once_with_its_output_whole_and_its_exit_code(tmp_path):
+    """`python -m mapdown` ends without Python's teardown (`__main__.leave`): what it wrote
+    must still all arrive through a pipe, and each outcome keep its exit code."""
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mapdown", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "NO_COLOR": "1"},
+            timeout=60,
+            check=False,
+        )
+
+    rules = run("rules")
+    assert rules.returncode == 0
+    assert rules.stdout == invoke(["rules"], tmp_path).output  # the whole listing, flushed
+    assert len(rules.stdout) > 2000
+    assert run("rules", "MAP999").returncode == 2  # a usage problem
+    unknown = run("no-such-command")
+    assert unknown.returncode == 2
+    assert "No such command" in unknown.stderr
+    assert run("--version").stdout.startswith("mapdown, version ")
