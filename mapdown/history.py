@@ -786,6 +786,14 @@ class RepoHistory:
                 wanted += blobs
         self._store.get_many(list(dict.fromkeys(wanted)))
 
+    def in_child(self) -> None:
+        """Call in a forked process: a cache connection and a git reader of its own (the
+        cache entries it makes are its parent's to write: `cache.take_pending`)."""
+        if self.cache is not None:
+            self.cache.in_child()
+        if self._store is not None:
+            self._store.in_child()
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
@@ -811,10 +819,7 @@ def _worker(
 ) -> tuple[dict[str, Any], dict[str, dict[str, bytes]]]:
     """In a forked process: `work` on each path; the results, and the cache entries made
     meanwhile (the parent writes them)."""
-    if repo.cache is not None:
-        repo.cache.in_child()
-    if repo._store is not None:
-        repo._store.in_child()
+    repo.in_child()
     repo._load(paths)
     results = {path: work(path) for path in paths}
     return results, repo.cache.take_pending() if repo.cache is not None else {}

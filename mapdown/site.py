@@ -76,6 +76,7 @@ WEB_URL = re.compile(r"https?://[^\s<>\"']+")
 
 TRACKS = ("technical", "business", "paper")
 PROGRESS_OVER = 20  # deals; fewer build in a moment and need no progress bar
+LAZY_FROM = 64  # computed deals from which each is checked by the process that computes it
 THEME_FILES = ("style.css", "favicon.svg")  # copied into every site, not rendered
 PARALLEL_FILES = 8  # pages across deals (weekly reviews) per process worth a fork
 
@@ -676,7 +677,8 @@ class DealPart:
         keep: Callable[[DealPart], None] | None = None,
         forget: Callable[[Any], None] | None = None,
         rows: Any = None,
-        compute: Callable[[], dict[str, Any]] | None = None,
+        compute: Callable[[DealInput], dict[str, Any]] | None = None,
+        make_item: Callable[[], DealInput] | None = None,
     ) -> None:
         self.id = id
         self._slim = slim
@@ -685,8 +687,23 @@ class DealPart:
         self._text = text
         self._compute = compute
         self.item = item
+        self._make_item = make_item  # checks the deal and reads its history, when it is computed
         self.keep = keep
         self.forget = forget  # lets go of a deal history's parsed versions
+
+    @property
+    def computed(self) -> bool:
+        """Whether its data is to be computed (else it comes from the cache)."""
+        return self.item is not None or self._make_item is not None
+
+    def ensure_item(self) -> DealInput:
+        """Its file checked and its history read, now if not done before (in the process that
+        computes it): raises MapdownError, with `check`'s messages, when the deal has errors."""
+        if self.item is None:
+            if self._make_item is None:
+                raise MapdownError(f"internal error: the deal {self.id} has no input to compute")
+            self.item, self._make_item = self._make_item(), None
+        return self.item
 
     @functools.cached_property
     def text(self) -> str:
@@ -719,7 +736,10 @@ class DealPart:
     @functools.cached_property
     def data(self) -> dict[str, Any]:
         """All of it, as plain JSON values (lists, not tuples): computed, or read from its text."""
-        data = self._compute() if self._compute is not None else json.loads(self.text)
+        if self._compute is not None:
+            data = self._compute(self.ensure_item())
+        else:
+            data = json.loads(self.text)
         _valid(SLUG, data["id"], "deal id")
         for m in data["milestones"]:
             _valid(SLUG, m["id"], f"step id in {data['path']}")
@@ -743,12 +763,17 @@ def iter_deals(
 ) -> Iterator[DealPart]:
     """Every deal's data, by id: computed for the deals whose inputs changed, read from the
     cache for the others (their file, history, as-of day, settings and mapdown's code are in
-    the key; only deals of a build that passed are ever stored, so a cached deal has no error).
+    the key; a deal is stored only once it was checked and had no error).
 
-    Deals with errors raise MapdownError before the first deal is given. A deal's data is
-    computed when its pages are rendered and let go after, so the whole site's data is never
-    held at once. A cached deal's summary is read at once; its whole JSON only if its pages
-    must be rendered again.
+    Below LAZY_FROM deals to compute (or in one process), every deal is checked and its
+    history read before the first deal is given, and deals with errors raise MapdownError
+    then. From LAZY_FROM on, with workers, each deal is checked and its timeline made by the
+    process that computes it (`DealPart.ensure_item`): the checking is shared by the processes
+    like the rest, and nothing is made in one process to be read back in another. A deal
+    with errors then fails the build when it is reached, and `build_site` checks every deal
+    again for `check`'s messages. A deal's data is computed when its pages are rendered and
+    let go after, so the whole site's data is never held at once. A cached deal's summary is
+    read at once; its whole JSON only if its pages must be rendered again.
     """
     from mapdown.check import display_path
     from mapdown.gitio import blob_hash
@@ -779,16 +804,27 @@ def iter_deals(
     unique = len(set(ids)) == len(ids)  # else every file is checked, to report the duplicates
     hits = cache.get_many("site_deals", keys.values()) if cache is not None and unique else {}
     cached = {p for p in files if _usable_slim(hits.get(keys[p]))}
-    if history is not None:  # the timelines to make: in two processes when there are many
-        history.map_deals(
-            [tracked[p] for p in files if p not in cached and p in tracked],
-            functools.partial(_make_timeline, history),
-            min_fork=None if jobs > 1 else sys.maxsize,
-        )
-    items = gather(root, config, as_of, repo, [p for p in files if p not in cached])
-    computed = {display_path(p, root): p for p in files if p not in cached}
-    by_path = {computed[item.path]: item for item in items}
-    del items  # each deal's parse and history is let go once its pages are written
+    to_compute = [p for p in files if p not in cached]
+    lazy = (
+        history is not None
+        and jobs > 1
+        and workers.can_fork()
+        and unique
+        and len(to_compute) >= LAZY_FROM
+        and all(SLUG.fullmatch(i) for i in ids)
+    )
+    by_path: dict[Path, DealInput] = {}
+    if not lazy:
+        if history is not None:  # the timelines to make: in two processes when there are many
+            history.map_deals(
+                [tracked[p] for p in to_compute if p in tracked],
+                functools.partial(_make_timeline, history),
+                min_fork=None if jobs > 1 else sys.maxsize,
+            )
+        items = gather(root, config, as_of, repo, to_compute)
+        computed = {display_path(p, root): p for p in to_compute}
+        by_path = {computed[item.path]: item for item in items}
+        del items  # each deal's parse and history is let go once its pages are written
 
     def item_of(path: Path) -> DealInput:
         return by_path.pop(path, None) or gather(root, config, as_of, repo, [path])[0]
@@ -811,10 +847,15 @@ def iter_deals(
             text = functools.partial(cached_text, path)
             yield DealPart(did, slimmed, keys[path], text, rows=hits[keys[path]].get("rows"))
             continue
+        compute = functools.partial(deal_data, as_of=as_of, config=config)
+        forget = history.forget if history is not None else None
+        if lazy:  # checked, its history read and its data computed by whichever process takes it
+            did = _valid(SLUG, path.name.removesuffix(".md"), "deal id")
+            make = functools.partial(item_of, path)
+            yield DealPart(did, None, keys[path], None, None, keep, forget, None, compute, make)
+            continue
         item = item_of(path)
         did = _valid(SLUG, item.deal.id, "deal id")
-        compute = functools.partial(deal_data, item, as_of, config)
-        forget = history.forget if history is not None else None
         yield DealPart(did, None, keys[path], None, item, keep, forget, compute=compute)
 
 
@@ -866,6 +907,16 @@ class Claims:
                 return None
             self._next.value = i + 1
         return i
+
+    @contextmanager
+    def stopping(self) -> Iterator[None]:
+        """Work on a deal; if it fails, no process takes another (the build has failed)."""
+        try:
+            yield
+        except BaseException:
+            with self._next.get_lock():
+                self._next.value = self.total
+            raise
 
 
 class Progress:
@@ -1322,6 +1373,9 @@ class Site:
         self.show = show
         self.jobs = max(1, jobs)
         self.cache = cache if cache is not None and cache.enabled else None
+        # set by build_site: what a forked worker calls first (RepoHistory.in_child)
+        self.in_child: Callable[[], None] | None = None
+        self.checked_late = False  # some deal was checked only when it was computed
         self.as_of = as_of
         self.config = config
         self.base_url = base_url
@@ -1416,7 +1470,7 @@ class Site:
                 f"{part.key}|{templates}".encode(), usedforsecurity=False
             ).hexdigest()
             old = previous / "deals" / did if previous is not None else None
-            if part.item is not None:  # computed, then rendered: all at once, in parallel
+            if part.computed:  # computed, then rendered: all at once, in parallel
                 computed.append(part)
                 continue
             if old is not None and made.get(did) == keys[did] and old.is_dir():
@@ -1482,6 +1536,7 @@ class Site:
             for part in batch:  # what a worker must not read itself: git and the cache are ours
                 if part.item is not None and part.item.history is not None:
                     preloaded[part.id] = preload(part.item.history)
+            self.checked_late = any(part.item is None for part in batch)
             claim = Claims(len(batch))  # each process takes the next deal not yet taken
             ticks = tick.pipe()  # each worker says when it has done a deal
             forked = [
@@ -1493,7 +1548,8 @@ class Site:
             try:
                 while (i := claim()) is not None:
                     part = batch[i]
-                    self._render_deal(write, part, preloaded.get(part.id, ()))
+                    with claim.stopping():
+                        self._render_deal(write, part, preloaded.get(part.id, ()))
                     tick()
                 tick.wait()
             finally:  # every worker is waited for, even when this share failed
@@ -1525,16 +1581,18 @@ class Site:
         """A forked worker: the deals of `batch` it claims, rendered, each kept in a cache of
         its own that its parent writes; their places in `batch` and summaries, the cache
         entries and the counts."""
-        if self.cache is not None:
+        if self.in_child is not None:  # its own cache connection and git reader
+            self.in_child()
+        elif self.cache is not None:
             self.cache.in_child()
         files, pages = write.files, write.pages
         done = []
         while (i := claim()) is not None:
             part = batch[i]
-            assert part.item is not None
-            if part.item.history is not None:
+            if part.item is not None and part.item.history is not None:
                 part.item.history.loader = None  # everything it needs was read before the fork
-            done.append([i, *self._render_deal(write, part)])
+            with claim.stopping():
+                done.append([i, *self._render_deal(write, part)])
             if ticks is not None:
                 os.write(ticks, b".")
         if ticks is not None:
@@ -1888,13 +1946,20 @@ def build_site(
     config = replace(config, base_url=base)
     cache = repo.cache if repo is not None and repo.available else None
     site = Site(make_environment(root), as_of, config, base, jobs or usable_cpus(), cache, show)
+    if repo is not None and repo.available:
+        site.in_child = repo.in_child
     previous = target if (target / MARKER).is_file() else None
     deals = 0
 
     def render(write: Writer) -> None:
         nonlocal deals
         parts = iter_deals(root, config, as_of, repo, site.jobs)
-        deals = site.render(write, parts, previous)
+        try:
+            deals = site.render(write, parts, previous)
+        except MapdownError:
+            if site.checked_late:  # each deal was checked by the process that computed it:
+                gather(root, config, as_of, repo)  # all of them now, for `check`'s messages
+            raise
 
     writer = write_atomically(target, render)
     return BuildResult(target, writer.pages, writer.files, deals)

@@ -29,7 +29,7 @@ from markupsafe import Markup, escape
 from mapdown.check import find_root
 from mapdown.config import find_config, load_config
 from mapdown.errors import MapdownError
-from mapdown.history import read_history
+from mapdown.history import RepoHistory, read_history
 from mapdown.site import (
     MANIFEST,
     MARKER,
@@ -552,6 +552,59 @@ def test_worker_processes_make_the_same_site(
         ["build", "--as-of", AS_OF, "--out", str(one), "--no-cache", "--jobs", "1"],
         site_repo.root,
     ).output.replace(str(one.name), str(two.name))  # the same count of pages
+
+
+def test_deals_checked_where_they_are_computed_make_the_same_site(
+    site_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From LAZY_FROM deals on, each deal is checked and its history read by the process that
+    computes it, not all of them first: the site must be the same."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert build(site_repo, "--out", str(one), "--no-cache", "--jobs", "1").exit_code == 0
+    monkeypatch.setattr("mapdown.site.LAZY_FROM", 1)
+    mapped: list[int] = []
+    map_deals = RepoHistory.map_deals
+    monkeypatch.setattr(
+        RepoHistory,
+        "map_deals",
+        lambda self, paths, *a, **k: mapped.append(len(paths)) or map_deals(self, paths, *a, **k),
+    )
+    result = build(site_repo, "--out", str(two), "--no-cache", "--jobs", "2")
+    assert result.exit_code == 0, result.stderr
+    assert mapped == []  # no timeline made before the deals were handed out
+    assert files_of(one) == files_of(two)
+
+
+@pytest.mark.parametrize("where", ["first", "where computed"])
+def test_a_deal_with_errors_fails_the_build_with_checks_messages(
+    fresh_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """Whether every deal is checked before the first is computed, or each by the process
+    that computes it (the other process then stops taking deals), the build fails with the
+    messages `check` gives for every deal, and leaves the previous site."""
+    out = tmp_path / "site"
+    assert build(fresh_repo, "--out", str(out)).exit_code == 0
+    before = files_of(out)
+    bad = (SITE / "beta.md").read_text(encoding="utf-8")
+    fresh_repo.write("deals/broken.md", bad.replace("go_live: 2027-01-15\n", ""))
+    fresh_repo.write("deals/zz-broken.md", bad.replace("title:", "titel:"))
+    checked = invoke(["check", "--as-of", AS_OF], fresh_repo.root)
+    assert checked.exit_code == 1
+    if where == "where computed":
+        monkeypatch.setattr("mapdown.site.LAZY_FROM", 1)
+    result = build(fresh_repo, "--out", str(out), "--jobs", "2")
+    assert result.exit_code == 1
+    errors = [line for line in checked.output.splitlines() if ": error MAP" in line]
+    assert len(errors) >= 2
+    shown = [
+        line.removeprefix("Error: ")  # click's, before the first line of the message
+        for line in result.stderr.splitlines()
+        if ": error MAP" in line
+    ]
+    assert shown == errors  # every deal's errors, in check's order
+    assert "the previous site is untouched" in result.stderr
+    assert files_of(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["repo", "site"]
 
 
 def test_uncommitted_changes_do_not_make_the_build_depend_on_the_clock(
