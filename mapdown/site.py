@@ -1022,7 +1022,6 @@ def fmt_signed(value: Any, unit: str = "") -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-@functools.lru_cache(maxsize=4096)
 def html_day(value: Any) -> Markup:
     """A date as `<time>`; — for nothing."""
     if not value:
