@@ -98,7 +98,7 @@ folder = args[0] if args else "deals"
 prefix = folder.encode() + b"/"
 zero = b"0" * 40
 log = subprocess.Popen(
-    ["git", "log", "-z", "--raw", "--no-abbrev", "-M", "--first-parent",
+    ["git", "log", "-z", "--raw", "--no-abbrev", "--no-renames", "--first-parent",
      "--diff-merges=first-parent", "--format=%x01%H%x00%ct%x00%an%x00%s%x00", "HEAD",
      "--", folder],
     stdout=subprocess.PIPE,
@@ -908,8 +908,10 @@ def report(sizes: list[Size], args: argparse.Namespace, argv: list[str], hugo: s
         "process in the run's tree (git's processes included), not a sum. All measures of a "
         f"size use the same repository, reset to the tip make_repo built; `--as-of {AS_OF}`.",
         "",
-        "- **floor**: one process running mapdown's exact `git log -z --raw --no-abbrev -M "
-        "--first-parent --diff-merges=first-parent` over `deals/`, sending each new deal blob "
+        "- **floor**: one process running mapdown's exact `git log -z --raw --no-abbrev "
+        "--no-renames --first-parent --diff-merges=first-parent` over `deals/` (mapdown then "
+        "diffs again, with `-M`, the few commits that delete one deal file and add another), "
+        "sending each new deal blob "
         "to one `git cat-file --batch` as the log names it (git walks the history while the "
         "blobs are read), and loading each blob's front matter with `yaml.load(front, "
         "Loader=yaml.CSafeLoader)` (`floor.py` in the work folder). The git-only row is the "
