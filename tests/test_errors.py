@@ -7,6 +7,7 @@ symlinks) are generated here instead.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -311,17 +312,22 @@ def test_no_traceback_from_a_real_process(repo, name, data, code, line):
     assert (record["path"], record["code"], record["line"]) == (f"deals/{name}", code, line)
 
 
-def test_text_output_of_a_real_process_names_file_line_and_code(repo):
-    (repo / "deals" / "plain.md").write_text("no front matter\n", encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "-m", "mapdown", "check", "--as-of", AS_OF],
-        cwd=repo,
+def run_mapdown(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m mapdown ARGS` in a process of its own (a bound for a hang, not a timing)."""
+    return subprocess.run(
+        [sys.executable, "-m", "mapdown", *args],
+        cwd=cwd,
         capture_output=True,
         text=True,
         env={**os.environ, "NO_COLOR": "1"},
         timeout=60,
         check=False,
     )
+
+
+def test_text_output_of_a_real_process_names_file_line_and_code(repo):
+    (repo / "deals" / "plain.md").write_text("no front matter\n", encoding="utf-8")
+    done = run_mapdown(repo, "check", "--as-of", AS_OF)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert re.search(r"^deals/plain\.md:1:1: error MAP100 ", done.stdout, re.MULTILINE)
@@ -330,18 +336,7 @@ def test_text_output_of_a_real_process_names_file_line_and_code(repo):
 def test_a_real_process_ends_at_once_with_its_output_whole_and_its_exit_code(tmp_path):
     """`python -m mapdown` ends without Python's teardown (`__main__.leave`): what it wrote
     must still all arrive through a pipe, and each outcome keep its exit code."""
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "mapdown", *args],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "NO_COLOR": "1"},
-            timeout=60,
-            check=False,
-        )
-
+    run = functools.partial(run_mapdown, tmp_path)
     rules = run("rules")
     assert rules.returncode == 0
     assert rules.stdout == invoke(["rules"], tmp_path).output  # the whole listing, flushed
