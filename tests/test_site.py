@@ -18,6 +18,7 @@ import time
 import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import icalendar
 import pytest
@@ -26,6 +27,7 @@ from gitrepo import GitRepo
 from jinja2 import Environment, StrictUndefined, UndefinedError
 from markupsafe import Markup, escape
 
+import mapdown.site as site_module
 from mapdown.check import find_root
 from mapdown.config import find_config, load_config
 from mapdown.errors import MapdownError
@@ -572,6 +574,30 @@ def test_deals_checked_where_they_are_computed_make_the_same_site(
     result = build(site_repo, "--out", str(two), "--no-cache", "--jobs", "2")
     assert result.exit_code == 0, result.stderr
     assert mapped == []  # no timeline made before the deals were handed out
+    assert files_of(one) == files_of(two)
+
+
+def test_deals_checked_where_computed_fill_the_cache_for_the_next_build(
+    fresh_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache entries the workers make while checking and computing (timelines, versions,
+    deals) serve the next build: nothing is computed again, and the site is the same."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert build(fresh_repo, "--out", str(one), "--no-cache", "--jobs", "1").exit_code == 0
+    monkeypatch.setattr("mapdown.site.LAZY_FROM", 1)
+    assert build(fresh_repo, "--out", str(two), "--jobs", "2").exit_code == 0  # cold cache
+    assert files_of(one) == files_of(two)
+    computed: list[str] = []
+    deal_data = site_module.deal_data
+
+    def counted(item: Any, *args: Any, **kwargs: Any) -> Any:
+        computed.append(item.path)
+        return deal_data(item, *args, **kwargs)
+
+    monkeypatch.setattr(site_module, "deal_data", counted)
+    again = build(fresh_repo, "--out", str(two), "--jobs", "1")  # all in this process
+    assert again.exit_code == 0, again.stderr
+    assert computed == []  # every deal from the cache the first build filled
     assert files_of(one) == files_of(two)
 
 
