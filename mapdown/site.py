@@ -852,7 +852,9 @@ def iter_deals(
         if lazy:  # checked, its history read and its data computed by whichever process takes it
             did = _valid(SLUG, path.name.removesuffix(".md"), "deal id")
             make = functools.partial(item_of, path)
-            yield DealPart(did, None, keys[path], None, None, keep, forget, None, compute, make)
+            yield DealPart(
+                did, None, keys[path], keep=keep, forget=forget, compute=compute, make_item=make
+            )
             continue
         item = item_of(path)
         did = _valid(SLUG, item.deal.id, "deal id")
