@@ -921,8 +921,8 @@ def deal_from_data(
         dates = {k: day(m[k]) for k in _MILESTONE_DATES if k in m}
         return Milestone(index=i, **{**m, **dates, "after": tuple(m.get("after") or ())})
 
-    milestones = _shared(memo, data["milestones"], milestone, 0)
-    people = _shared(memo, data["people"], lambda _, p: Person(**p), 1)
+    milestones = _shared(memo, data["milestones"], milestone)
+    people = _shared(memo, data["people"], lambda _, p: Person(**p))
     typed["reviews"] = [{**r, "date": day(r["date"])} for r in data.get("reviews") or ()]
     return build_deal(deal_id, typed, body, people=people, milestones=milestones)
 
@@ -931,7 +931,6 @@ def _shared(
     memo: dict[tuple[int, int], tuple[Any, Any]] | None,
     items: list[dict[str, Any]],
     make: Callable[[int, dict[str, Any]], Any],
-    kind: int,
 ) -> tuple[Any, ...]:
     """Each item made by `make(i, item)`, or taken from `memo` when this very item object
     (kept there, so its id is not reused) was made before at the same place."""
@@ -939,7 +938,7 @@ def _shared(
         return tuple(make(i, item) for i, item in enumerate(items))
     out = []
     for i, item in enumerate(items):
-        key = (id(item), i if kind == 0 else -1)
+        key = (id(item), i)
         hit = memo.get(key)
         if hit is None or hit[0] is not item:
             hit = memo[key] = (item, make(i, item))

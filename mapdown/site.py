@@ -840,6 +840,8 @@ def iter_deals(
             cache.put("site_deals", part.key, {"slim": part.slim, "rows": part.rows})
             cache.put_text("site_deals", part.key + TEXT_KEY, part.text)
 
+    compute = functools.partial(deal_data, as_of=as_of, config=config)
+    forget = history.forget if history is not None else None
     for path in sorted(files, key=lambda p: (p.name.removesuffix(".md"), str(p))):
         if path in cached:
             slimmed = hits[keys[path]]["slim"]
@@ -847,8 +849,6 @@ def iter_deals(
             text = functools.partial(cached_text, path)
             yield DealPart(did, slimmed, keys[path], text, rows=hits[keys[path]].get("rows"))
             continue
-        compute = functools.partial(deal_data, as_of=as_of, config=config)
-        forget = history.forget if history is not None else None
         if lazy:  # checked, its history read and its data computed by whichever process takes it
             did = _valid(SLUG, path.name.removesuffix(".md"), "deal id")
             make = functools.partial(item_of, path)
@@ -1374,8 +1374,9 @@ class Site:
         self.show = show
         self.jobs = max(1, jobs)
         self.cache = cache if cache is not None and cache.enabled else None
-        # set by build_site: what a forked worker calls first (RepoHistory.in_child)
-        self.in_child: Callable[[], None] | None = None
+        # what a forked worker calls first: a cache connection of its own (build_site sets
+        # RepoHistory.in_child, which also gives it a git reader of its own)
+        self.in_child: Callable[[], None] | None = self.cache.in_child if self.cache else None
         self.checked_late = False  # some deal was checked only when it was computed
         self.as_of = as_of
         self.config = config
@@ -1582,10 +1583,8 @@ class Site:
         """A forked worker: the deals of `batch` it claims, rendered, each kept in a cache of
         its own that its parent writes; their places in `batch` and summaries, the cache
         entries and the counts."""
-        if self.in_child is not None:  # its own cache connection and git reader
+        if self.in_child is not None:
             self.in_child()
-        elif self.cache is not None:
-            self.cache.in_child()
         files, pages = write.files, write.pages
         done = []
         while (i := claim()) is not None:
