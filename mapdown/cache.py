@@ -18,12 +18,13 @@ must not be able to run code. A damaged database or entry is ignored and rebuilt
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from mapdown import jsontext
 
 CACHE_DIR = ".mapdown-cache"
 VERSION = 2  # bump when a cached shape changes: old files are then never read
@@ -31,11 +32,11 @@ TABLES = ("versions", "timelines", "logs", "scores", "site_deals")
 
 
 def _pack(value: Any) -> bytes:
-    return zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 1)
+    return zlib.compress(jsontext.dumpb(value), 1)
 
 
 def _unpack(data: bytes) -> Any:
-    return json.loads(zlib.decompress(data))
+    return jsontext.loads(zlib.decompress(data))
 
 
 class Cache:

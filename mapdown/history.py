@@ -40,7 +40,7 @@ from typing import Any
 
 import git
 
-from mapdown import workers
+from mapdown import jsontext, workers
 from mapdown.cache import CACHE_DIR, Cache
 from mapdown.dates import now
 from mapdown.errors import MapdownError
@@ -509,33 +509,6 @@ def _usable(data: Any) -> bool:
     )
 
 
-_dumps = json.JSONEncoder(separators=(",", ":")).encode  # what the cache writes
-
-
-def _version_json(data: dict[str, Any], texts: dict[Any, Any]) -> str:
-    """`_dumps(data)`, with each person's, step's and review's text, and each `key: text`
-    pair's, made once for all the versions that share it (`texts`, kept by the caller, holds
-    the items, so that their ids stay theirs)."""
-    parts = []
-    for key, value in data.items():
-        if type(value) is list and value and all(type(item) is dict for item in value):
-            inner = []
-            for item in value:
-                known = texts.get(id(item))
-                if known is None or known[0] is not item:
-                    known = texts[id(item)] = (item, _dumps(item))
-                inner.append(known[1])
-            parts.append(f"{_dumps(key)}:[{','.join(inner)}]")
-        elif type(value) is str:
-            pair = texts.get((key, value))
-            if pair is None:
-                pair = texts[key, value] = f"{_dumps(key)}:{_dumps(value)}"
-            parts.append(pair)
-        else:
-            parts.append(f"{_dumps(key)}:{_dumps(value)}")
-    return "{" + ",".join(parts) + "}"
-
-
 class BlobStore:
     """Parsed versions by blob id: from the cache, else read once from git and parsed.
 
@@ -560,7 +533,6 @@ class BlobStore:
         # stays flat.
         self._lines: dict[str, Any] = {}
         self._items: dict[Any, Any] = {}
-        self._json: dict[Any, Any] = {}  # JSON texts of items and pairs (`_version_json`)
 
     def get_many(self, blobs: Sequence[str], group: str | None = None) -> dict[str, dict[str, Any]]:
         """The parsed versions; `group` names the deal's cache entry they may be found in."""
@@ -612,7 +584,7 @@ class BlobStore:
         for blob in blobs:
             if blob in lines:
                 try:
-                    data = json.loads(lines[blob])
+                    data = jsontext.loads(lines[blob])
                 except ValueError:
                     continue
                 if _usable(data):  # else parsed again
@@ -630,7 +602,7 @@ class BlobStore:
         if text is not None:
             head, *rest = text.split("\n")
             try:
-                blobs = json.loads(head)
+                blobs = jsontext.loads(head)
             except ValueError:
                 blobs = None
             if isinstance(blobs, list) and len(blobs) == len(rest):
@@ -647,9 +619,7 @@ class BlobStore:
             return
         parsed = self._parsed
         chosen = [b for b in dict.fromkeys(blobs) if b is not None and b in parsed]
-        if len(self._json) > 100_000:
-            self._json.clear()
-        lines = [_dumps(chosen), *(_version_json(parsed[b], self._json) for b in chosen)]
+        lines = [jsontext.dumps(chosen), *(jsontext.dumps(parsed[b]) for b in chosen)]
         self._cache.put_text("versions", group, "\n".join(lines))
         self._cached_groups.add(group)
 

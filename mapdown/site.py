@@ -54,7 +54,7 @@ except ImportError:  # pragma: no cover - an older or pure-Python markupsafe
         return str(escape(s))
 
 
-from mapdown import __version__, ics, workers
+from mapdown import __version__, ics, jsontext, workers
 from mapdown.cache import Cache
 from mapdown.config import Config
 from mapdown.errors import MapdownError, UsageProblem
@@ -739,7 +739,7 @@ class DealPart:
         if self._compute is not None:
             data = self._compute(self.ensure_item())
         else:
-            data = json.loads(self.text)
+            data = jsontext.loads(self.text)
         _valid(SLUG, data["id"], "deal id")
         for m in data["milestones"]:
             _valid(SLUG, m["id"], f"step id in {data['path']}")
@@ -747,11 +747,10 @@ class DealPart:
 
 
 def compact_json(data: dict[str, Any]) -> str:
-    """JSON as the site writes it: compact, ASCII (the C encoder: indenting is the slow Python
-    one, and writing other characters as they are takes it half as long again). Keys keep
+    """JSON as the site writes it: compact, UTF-8, by orjson (`mapdown.jsontext`). Keys keep
     their order, so a deal's data read back from its JSON is the data it was written from, in
     the same order, and its pages are the same whichever the build used."""
-    return json.dumps(data, separators=(",", ":"), check_circular=False)  # data is a tree
+    return jsontext.dumps(data)
 
 
 def iter_deals(
