@@ -1138,6 +1138,30 @@ def template_loader(root: Path) -> BaseLoader:
 
 
 _DICT_NAMES = frozenset(dir(dict))
+_SCALARS = frozenset((int, float, bool, type(None)))  # keyed with their type: True is not 1
+_REMEMBERED: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+
+def remember(f: Callable[..., Any], *args: Any) -> Any:
+    """`f(*args)`, given again without calling `f` when called before with the same `f` and
+    the same arguments: the same text, number or None, or the very same object (a dict or
+    list of the site's data, never changed once made). For a macro whose output depends on
+    its arguments alone, as the theme's do: a deal's weekly pages list the same rows again
+    and again, and a row shared by the weeks (`sitedata.week_questions`) is rendered once.
+    What is remembered holds `f` and its arguments, so an id in a key is never reused while
+    the key is there; at 4,096 entries all are forgotten."""
+    key = (
+        id(f),
+        *[a if type(a) is str else (type(a), a) if type(a) in _SCALARS else id(a) for a in args],
+    )
+    known = _REMEMBERED.get(key)
+    if known is None:
+        if len(_REMEMBERED) >= 4096:
+            _REMEMBERED.clear()
+        known = _REMEMBERED[key] = (f, args, f(*args))
+    return known[2]
+
+
 HELPERS: dict[str, Callable[..., Any]] = {  # the pages' own functions: plain, no context
     "day": html_day,
     "state": html_state,
@@ -1145,6 +1169,7 @@ HELPERS: dict[str, Callable[..., Any]] = {  # the pages' own functions: plain, n
     "rate": html_rate,
     "plural": plural,
     "web_url": web_url,
+    "remember": remember,
 }
 
 
@@ -1343,6 +1368,12 @@ def walk_summary(walk: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "go_live_holds": holding(rest),
         "critical": [w for w in steps if w["slack"] < 0],
     }
+
+
+def holds(counts: dict[str, int]) -> bool:
+    """Whether there are steps, counted by state, and each is done (with evidence) or
+    confirmed."""
+    return bool(counts) and all(s in ("done", "confirmed") for s, n in counts.items() if n)
 
 
 def state_counts(steps: Sequence[dict[str, Any]] | dict[str, int]) -> list[tuple[str, int]]:
@@ -1798,6 +1829,7 @@ class Site:
                 steps=steps,
                 groups=group_events(w["events"]),
                 close_counts=state_counts(w["walk_counts"]["before_close"]),
+                close_holds=holds(w["walk_counts"]["before_close"]),
                 go_live_counts=state_counts(w["walk_counts"]["before_go_live"]),
                 latest=i == len(weeks) - 1,
                 data_url="../data.json",

@@ -41,9 +41,12 @@ from mapdown.site import (
     compact_json,
     fmt_day,
     gather,
+    holds,
     make_environment,
+    remember,
     render_markdown,
     serve_site,
+    state_counts,
     watched,
 )
 from mapdown.sitedata import deal_data, site_data
@@ -1158,3 +1161,44 @@ def test_batch_gc_sets_the_collector_for_a_build_and_gives_it_back() -> None:
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0  # handed back: a later collection sees it all again
     assert all(k["a"] for k in kept)
+
+
+@pytest.mark.parametrize(
+    ("before_close", "answer"),
+    [
+        ({"done": 2, "confirmed": 1}, "ok"),
+        ({"done": 2, "late": 1}, "warn"),
+        ({"confirmed": 1, "voided": 0}, "ok"),  # a state counted zero times is not there
+        ({}, "warn"),  # nothing is due before signature: nothing leads to it
+    ],
+)
+def test_a_weeks_signature_holds_when_every_step_before_it_is_done_or_confirmed(
+    tmp_path: Path, before_close: dict[str, int], answer: str
+) -> None:
+    env = make_environment(tmp_path)
+    week = {"close": "2026-12-01", "walk_open": []}
+    html = env.from_string(
+        '{% import "_macros.html" as m %}'
+        "{{ m.question_three_week(w, counts(c), [], go_live, holds(c)) }}"
+    ).render(w=week, c=before_close, go_live="2027-01-04", counts=state_counts, holds=holds)
+    assert holds(before_close) is (answer == "ok")
+    assert f'<p class="answer {answer}">Before signature: ' in html
+
+
+def test_remember_calls_once_per_function_and_arguments() -> None:
+    calls: list[tuple[object, ...]] = []
+
+    def row(s: dict[str, str], close: str | None) -> str:
+        calls.append((s["id"], close))
+        return f"<tr>{s['id']} {close}</tr>"
+
+    shared = {"id": "pilot"}
+    first = remember(row, shared, "2026-12-01")
+    again = "".join(["2026-12", "-01"])  # another string, equal
+    assert remember(row, shared, again) is first  # text compared by value
+    assert calls == [("pilot", "2026-12-01")]
+    remember(row, {"id": "pilot"}, "2026-12-01")  # an equal dict that is another: called
+    remember(row, shared, None)
+    assert calls == [("pilot", "2026-12-01"), ("pilot", "2026-12-01"), ("pilot", None)]
+    assert remember(str, 1) == "1" and remember(str, True) == "True"  # True is not 1
+    assert remember(str, id(shared)) == str(id(shared))  # a number is not an object's id
