@@ -37,10 +37,28 @@ TOP = HERE.parent
 
 
 def worktree(rev: str, into: Path) -> Path:
-    """A detached worktree of this repository at `rev`."""
+    """A detached worktree of this repository at `rev`, whose mapdown uses its own theme.
+
+    The theme (site_templates/, beside the package) is the package `mapdown.site_templates`
+    once installed. With this repository installed in editable mode, that name would be found
+    in this checkout, whatever PYTHONPATH says: a link inside the worktree's package makes it
+    the worktree's own, and the check below proves it."""
     subprocess.run(
         ["git", "-C", str(TOP), "worktree", "add", "--detach", "-q", str(into), rev], check=True
     )
+    theme = into / "mapdown" / "site_templates"
+    if not theme.exists():
+        theme.symlink_to(Path("..") / "site_templates")
+    found = subprocess.run(
+        [sys.executable, "-c", "import mapdown.site_templates as t; print(*t.__path__)"],
+        env={**os.environ, "PYTHONPATH": str(into)},
+        cwd=into.parent,  # as the builds run: not from this checkout
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if Path(found).resolve() != (into / "site_templates").resolve():
+        sys.exit(f"the worktree of {rev} would use the theme in {found}, not its own")
     return into
 
 
