@@ -20,6 +20,13 @@ def dumpb(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
-def dumps(value: Any) -> str:
-    """`value` as compact JSON text; keys keep their order."""
-    return orjson.dumps(value).decode()
+def dumps(value: Any, sort_keys: bool = False) -> str:
+    """`value` as compact JSON text; keys keep their order, or are sorted (as `json.dumps`
+    sorts them: by code point, which is UTF-8's byte order)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else None).decode()
+
+
+def digest_bytes(value: Any) -> bytes:
+    """`value` as sorted compact JSON, to be hashed into a name: keys that are not text are
+    written as text, and what JSON has no form for (a date) by `str`."""
+    return orjson.dumps(value, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)

@@ -453,8 +453,7 @@ def release(part: DealPart, preloaded: Iterable[str] = ()) -> None:
 
 def _digest(value: Any) -> str:
     """A name for plain data (its JSON)."""
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+    return hashlib.sha1(jsontext.digest_bytes(value), usedforsecurity=False).hexdigest()
 
 
 def _config_name(config: Config) -> str:
@@ -480,12 +479,7 @@ def site_json(data: dict[str, Any]) -> str:
         }
         for w in data["weeks"]
     ]
-    return json.dumps(
-        {**data, "deals": deals, "weeks": weeks},
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    return jsontext.dumps({**data, "deals": deals, "weeks": weeks}, sort_keys=True)
 
 
 def remove_tree(folder: Path) -> None:

@@ -24,8 +24,8 @@ VALUES = st.recursive(
 )
 
 
-def reference(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+def reference(value: Any, sort_keys: bool = False) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)
 
 
 @settings(max_examples=300, deadline=None)
@@ -33,6 +33,7 @@ def reference(value: Any) -> str:
 def test_the_same_text_as_the_standard_library(value: Any) -> None:
     assert jsontext.dumps(value) == reference(value)
     assert jsontext.dumpb(value) == reference(value).encode()
+    assert jsontext.dumps(value, sort_keys=True) == reference(value, sort_keys=True)
     assert jsontext.loads(jsontext.dumps(value)) == json.loads(reference(value))
 
 
@@ -40,3 +41,10 @@ def test_keys_keep_their_order_and_text_its_characters() -> None:
     value = {"z": 1, "a": [0.0, 66.7, -3.5], "é": 'line\nbreak \u2028 <script> "q" \\ \x00'}
     assert jsontext.dumps(value) == reference(value)
     assert list(jsontext.loads(jsontext.dumps(value))) == ["z", "a", "é"]
+
+
+def test_a_digest_is_sorted_and_writes_what_json_cannot() -> None:
+    import datetime as dt
+
+    value = {"b": [dt.date(2026, 11, 2)], "a": {2: "two"}}
+    assert jsontext.digest_bytes(value) == b'{"a":{"2":"two"},"b":["2026-11-02"]}'
