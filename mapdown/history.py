@@ -720,7 +720,7 @@ class RepoHistory:
         (dicts, lists, strings, numbers). If the worker fails, its share is done here.
         """
         least = MIN_FORK if min_fork is None else min_fork
-        if len(paths) < max(least, 2) or not workers.can_fork() or _cores() < 2:
+        if len(paths) < max(least, 2) or not workers.can_fork() or workers.usable_cpus() < 2:
             self._load(paths)
             return {path: work(path) for path in paths}
         ours, theirs = list(paths[0::2]), list(paths[1::2])
@@ -775,13 +775,6 @@ class RepoHistory:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
 
 
 def _worker(

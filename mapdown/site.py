@@ -412,13 +412,6 @@ def read_manifest(site: Path, part: str = "deals") -> dict[str, str]:
     return {k: v for k, v in made.items() if isinstance(k, str) and isinstance(v, str)}
 
 
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 def preload(history: Any) -> list[str]:
     """Read every version of a deal's history into memory (`extra`), so that a forked worker
     never touches the git reader or the cache it shares with its parent; the versions read."""
@@ -1970,7 +1963,9 @@ def build_site(
     target, base = preflight(root, config, out, base_url)
     config = replace(config, base_url=base)
     cache = repo.cache if repo is not None and repo.available else None
-    site = Site(make_environment(root), as_of, config, base, jobs or usable_cpus(), cache, show)
+    site = Site(
+        make_environment(root), as_of, config, base, jobs or workers.usable_cpus(), cache, show
+    )
     if repo is not None and repo.available:
         site.in_child = repo.in_child
     previous = target if (target / MARKER).is_file() else None

@@ -36,6 +36,14 @@ BATCH_GC_THRESHOLD = 200_000  # new container objects between two young collecti
 _batches = 0  # how many batch_gc() blocks are open
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
 @contextmanager
 def batch_gc() -> Iterator[None]:
     """Python's cycle collector set for one large batch of work, such as a build.

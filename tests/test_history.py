@@ -541,10 +541,18 @@ def test_outside_git_everything_works_with_one_warning(repo: Path, home: Path) -
 # ---------------------------------------------------------------- 6. a renamed file
 
 
-def test_log_finds_the_renames_git_log_m_finds(gitrepo: GitRepo) -> None:
+@pytest.mark.parametrize("halves", [1, 2])
+def test_log_finds_the_renames_git_log_m_finds(
+    gitrepo: GitRepo, monkeypatch: pytest.MonkeyPatch, halves: int
+) -> None:
     """The log is read without rename detection and the commits that delete and add a file
-    are diffed again with -M: the changes must be those `git log -M` shows, commit by commit."""
-    from mapdown.gitio import LOG_OPTIONS, _entry, read_log
+    are diffed again with -M: the changes must be those `git log -M` shows, commit by commit.
+    Read in two halves at once (as a long history is), the log is the same."""
+    import mapdown.workers
+    from mapdown.gitio import LOG_OPTIONS, _entry, _halves, read_log
+
+    monkeypatch.setattr(mapdown.workers, "usable_cpus", lambda: 2)
+    split_from = 2 if halves == 2 else 10**6
 
     other = BASE.replace("Acme Freight", "Borealis Mining")  # a different deal, not a rename
     gitrepo.write("deals/acme.md", BASE)
@@ -566,7 +574,8 @@ def test_log_finds_the_renames_git_log_m_finds(gitrepo: GitRepo) -> None:
     gitrepo.merge("tidy", "Merge tidy", "2026-10-11")
 
     repo = git.Repo(gitrepo.root)
-    got = read_log(repo, "HEAD", "deals")
+    assert len(_halves(repo, "HEAD", split_from)) == halves
+    got = read_log(repo, "HEAD", "deals", split_from=split_from)
     options = [o if o != "--no-renames" else "-M" for o in LOG_OPTIONS]
     raw = gitrepo.git(*options, "HEAD", "--", "deals").encode("utf-8", "surrogateescape")
     expected = [_entry(part) for part in raw.split(b"\x01") if part.strip()][::-1]
@@ -1166,7 +1175,7 @@ def test_many_deals_are_scored_in_two_processes_with_the_same_results(
     assert "could not be read" in alone.stderr
 
     monkeypatch.setattr(mapdown.history, "MIN_FORK", 2)  # fork for these six deals
-    monkeypatch.setattr(mapdown.history, "_cores", lambda: 2)
+    monkeypatch.setattr(mapdown.workers, "usable_cpus", lambda: 2)
     for extra in (("--no-cache",), ()):  # without a cache, then filling it
         forked = md(gitrepo, *args, *extra)
         assert (forked.exit_code, forked.output, forked.stderr) == (0, alone.output, alone.stderr)
