@@ -346,6 +346,9 @@ def blob_hash(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\x00" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
+PIPE_SAFE = 4096  # bytes a pipe holds on any system mapdown runs on (Linux: 4 KiB at least)
+
+
 class BlobReader:
     """One persistent `git cat-file --batch`; `read(shas)` yields (sha, bytes) in order."""
 
@@ -364,13 +367,21 @@ class BlobReader:
         proc = self._proc
         assert proc.stdin is not None and proc.stdout is not None
 
+        request = "".join(f"{sha}\n" for sha in wanted).encode()
+
         def feed() -> None:
             assert proc.stdin is not None
-            proc.stdin.write("".join(f"{sha}\n" for sha in wanted).encode())
+            proc.stdin.write(request)
             proc.stdin.flush()
 
-        writer = threading.Thread(target=feed, daemon=True)
-        writer.start()
+        # A request that fits in the pipe (a deal's versions, usually) is written at once: git
+        # may stop reading it while its answers wait to be read, but the pipe holds all of it.
+        # A longer one is written from a thread while the answers are read.
+        writer = threading.Thread(target=feed, daemon=True) if len(request) > PIPE_SAFE else None
+        if writer is not None:
+            writer.start()
+        else:
+            feed()
         out = proc.stdout
         for sha in wanted:
             header = out.readline().split()
@@ -380,7 +391,8 @@ class BlobReader:
             data = out.read(int(header[2]))
             out.read(1)  # the newline after each object
             yield sha, data
-        writer.join()
+        if writer is not None:
+            writer.join()
 
     def close(self) -> None:
         if self._proc.stdin:

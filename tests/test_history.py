@@ -1256,3 +1256,22 @@ def test_a_deals_coverage_memo_does_not_keep_its_history_alive() -> None:
         assert gone() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("count", [3, 400])  # a request that fits in a pipe, and one that does not
+def test_the_blob_reader_gives_every_blob_in_order(gitrepo: GitRepo, count: int) -> None:
+    from mapdown.gitio import PIPE_SAFE, BlobReader
+
+    for i in range(count):
+        gitrepo.write(f"notes/{i}.txt", f"blob {i}\n" * (i % 7 + 1))
+    gitrepo.commit("Many blobs", "2026-10-01")
+    listed = gitrepo.git("ls-tree", "-r", "HEAD", "notes").splitlines()
+    blobs = {line.split()[3]: line.split()[2] for line in listed}  # path -> blob id
+    wanted = [blobs[f"notes/{i}.txt"] for i in range(count)] + ["0" * 40]  # one missing
+    assert (len(wanted) * 41 > PIPE_SAFE) is (count > 100)
+    with BlobReader(git.Repo(gitrepo.root)) as reader:
+        got = list(reader.read(wanted))
+        again = list(reader.read(wanted[:2]))  # the same reader serves the next request
+    expected = [f"blob {i}\n".encode() * (i % 7 + 1) for i in range(count)]
+    assert got == [*zip(wanted[:-1], expected, strict=True), ("0" * 40, None)]
+    assert again == got[:2]
