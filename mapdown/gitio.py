@@ -72,10 +72,12 @@ def resolve(repo: git.Repo, rev: str) -> str | None:
         return None
 
 
-def _git(repo: git.Repo, *args: str) -> bytes:
+def _git(repo: git.Repo, *args: str, feed: bytes | None = None) -> bytes:
+    """git's output for `args` (with `feed` on its input), or MapdownError with its message."""
     done = subprocess.run(
         [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", *args],
         cwd=repo.working_tree_dir or repo.git_dir,
+        input=feed,
         capture_output=True,
         check=False,
     )
@@ -168,15 +170,12 @@ def _halves(repo: git.Repo, rev: str, split_from: int) -> list[list[str]]:
     in two halves at once."""
     if workers.usable_cpus() < 2:
         return [[rev]]
-    chain = subprocess.run(
-        [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", "rev-list", "--first-parent", rev],
-        cwd=repo.working_tree_dir or repo.git_dir,
-        capture_output=True,
-        check=False,
-    )
-    shas = chain.stdout.split()
-    if chain.returncode or len(shas) < max(split_from, 2):
-        return [[rev]]  # an error is reported by the log itself
+    try:
+        shas = _git(repo, "rev-list", "--first-parent", rev).split()
+    except MapdownError:
+        return [[rev]]  # the log itself reports the error
+    if len(shas) < max(split_from, 2):
+        return [[rev]]
     middle = shas[len(shas) // 2].decode()
     return [[rev, f"^{middle}"], [middle]]
 
@@ -253,26 +252,14 @@ def with_renames(repo: git.Repo, entries: Sequence[LogEntry], folder: str) -> No
             todo[entry.commit.sha] = entry
     if not todo:
         return
-    git_exe = git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git"
-    cwd = repo.working_tree_dir or repo.git_dir
-
-    def run(*args: str, feed: str) -> str:
-        proc = subprocess.run(
-            [git_exe, *args], cwd=cwd, input=feed.encode(), capture_output=True, check=False
-        )
-        if proc.returncode:
-            error = proc.stderr.decode(errors="replace").strip()
-            raise MapdownError(f"git {args[0]} failed while looking for renames: {error}")
-        return proc.stdout.decode("utf-8", "surrogateescape")
-
-    found = run("cat-file", "--batch-check=%(objectname)", feed="".join(f"{s}^1\n" for s in todo))
-    parents = found.split("\n")[: len(todo)]
+    asked = "".join(f"{sha}^1\n" for sha in todo).encode()
+    named = _git(repo, "cat-file", "--batch-check=%(objectname)", feed=asked).decode()
+    parents = named.split("\n")[: len(todo)]
     if len(parents) < len(todo) or any(" " in p or not p for p in parents):
         raise MapdownError(f"git cat-file could not name the first parents of {list(todo)}")
     lines = "".join(f"{sha} {parent}\n" for sha, parent in zip(todo, parents, strict=True))
-    tokens = run(
-        "diff-tree", "--stdin", "-z", "-r", "--raw", "--no-abbrev", "-M", "--", folder, feed=lines
-    ).split("\x00")
+    diff = ("diff-tree", "--stdin", "-z", "-r", "--raw", "--no-abbrev", "-M", "--", folder)
+    tokens = _git(repo, *diff, feed=lines.encode()).decode("utf-8", "surrogateescape").split("\x00")
     # each commit's diff follows its id (none when it changed nothing under the folder); the
     # ids stand where a change would start, so a path is never taken for one
     changes: dict[str, list[str]] = {sha: [] for sha in todo}
