@@ -59,7 +59,7 @@ from mapdown.cache import Cache
 from mapdown.config import Config
 from mapdown.errors import MapdownError, UsageProblem
 from mapdown.history import RepoHistory
-from mapdown.sitedata import DealInput, deal_data, deal_risk, review_row, summary
+from mapdown.sitedata import HOLDING, DealInput, deal_data, deal_risk, review_row, summary
 
 MARKER = ".mapdown-site"
 MANIFEST = ".mapdown-manifest.json"  # which data, templates and code made each deal's pages
@@ -1344,7 +1344,7 @@ def walk_summary(walk: Sequence[dict[str, Any]]) -> dict[str, Any]:
     rest = [w for w in steps if not w["before_close"]]
 
     def holding(group: Sequence[dict[str, Any]]) -> bool:
-        return all(w["state"] in ("done", "confirmed") for w in group)
+        return all(w["state"] in HOLDING for w in group)
 
     return {
         "before_close": before,
@@ -1360,7 +1360,7 @@ def walk_summary(walk: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def holds(counts: dict[str, int]) -> bool:
     """Whether there are steps, counted by state, and each is done (with evidence) or
     confirmed."""
-    return bool(counts) and all(s in ("done", "confirmed") for s, n in counts.items() if n)
+    return bool(counts) and all(s in HOLDING for s, n in counts.items() if n)
 
 
 def state_counts(steps: Sequence[dict[str, Any]] | dict[str, int]) -> list[tuple[str, int]]:
