@@ -235,6 +235,11 @@ class Deal:
         return tuple(p for p in self.people if p.is_customer)
 
 
+def make_milestone(index: int, m: dict[str, Any]) -> Milestone:
+    """The step at `index` from its validated plain data (`after` as a tuple)."""
+    return Milestone(index=index, **{**m, "after": tuple(m.get("after") or ())})
+
+
 def build_deal(
     deal_id: str,
     data: dict[str, Any],
@@ -248,10 +253,7 @@ def build_deal(
     if people is None:
         people = tuple(Person(**p) for p in data["people"])
     if milestones is None:
-        milestones = tuple(
-            Milestone(index=i, **{**m, "after": tuple(m.get("after") or ())})
-            for i, m in enumerate(data["milestones"])
-        )
+        milestones = tuple(make_milestone(i, m) for i, m in enumerate(data["milestones"]))
     reviews = tuple(
         Review(date=r["date"], with_=r["with"], note=r.get("note"))
         for r in data.get("reviews") or ()

@@ -20,7 +20,17 @@ import yaml
 
 from mapdown.diagnostics import Diagnostic, Pos
 from mapdown.fastyaml import load_block_subset
-from mapdown.model import DEAL, SIDES, STATUSES, TRACKS, Deal, Milestone, Person, build_deal
+from mapdown.model import (
+    DEAL,
+    SIDES,
+    STATUSES,
+    TRACKS,
+    Deal,
+    Milestone,
+    Person,
+    build_deal,
+    make_milestone,
+)
 from mapdown.spec import (
     INVALID,
     PLAIN_TAG,
@@ -918,8 +928,7 @@ def deal_from_data(
             typed[key] = day(typed[key])
 
     def milestone(i: int, m: dict[str, Any]) -> Milestone:
-        dates = {k: day(m[k]) for k in _MILESTONE_DATES if k in m}
-        return Milestone(index=i, **{**m, **dates, "after": tuple(m.get("after") or ())})
+        return make_milestone(i, {**m, **{k: day(m[k]) for k in _MILESTONE_DATES if k in m}})
 
     milestones = _shared(memo, data["milestones"], milestone)
     people = _shared(memo, data["people"], lambda _, p: Person(**p))
