@@ -1363,6 +1363,38 @@ def holds(counts: dict[str, int]) -> bool:
     return bool(counts) and all(s in HOLDING for s, n in counts.items() if n)
 
 
+def week_answers(
+    weeks: Sequence[dict[str, Any]],
+) -> Iterator[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
+    """Each week with its answers to questions 2 and 3, as the weekly page shows them: one
+    object for all the weeks whose answer is the same, so that the page renders it once
+    (`remember`). Question 2 is the same all along in most deals; question 3 in about a third
+    of the weeks, whose open steps are the same rows (`sitedata.week_questions`)."""
+    seen: dict[Any, dict[str, Any]] = {}
+    for w in weeks:
+        missing, vendor_only = w["internal_missing"], w["vendor_only"]
+        q2 = seen.setdefault(
+            ("q2", tuple(missing), vendor_only),
+            {"internal_missing": missing, "vendor_only": vendor_only},
+        )
+        counts = w["walk_counts"]
+        close_counts = state_counts(counts["before_close"])
+        go_live_counts = state_counts(counts["before_go_live"])
+        close_holds = holds(counts["before_close"])
+        rows = w["walk_open"]
+        key = ("q3", w["close"], *close_counts, None, *go_live_counts, close_holds, *map(id, rows))
+        q3 = seen.get(key)
+        if q3 is None:
+            q3 = seen[key] = {
+                "close": w["close"],
+                "walk_open": rows,  # the rows' ids are in the key: kept alive with it
+                "close_counts": close_counts,
+                "go_live_counts": go_live_counts,
+                "close_holds": close_holds,
+            }
+        yield w, q2, q3
+
+
 def state_counts(steps: Sequence[dict[str, Any]] | dict[str, int]) -> list[tuple[str, int]]:
     """(label, how many) per state in a fixed order, from steps or from counts by state."""
     if isinstance(steps, dict):
@@ -1806,7 +1838,7 @@ class Site:
             parts_chart=self.chart("parts_bars", deal["score"]["parts"], id_prefix=f"parts-{did}"),
             data_url="data.json",
         )
-        for i, w in enumerate(weeks):
+        for i, (w, q2, q3) in enumerate(week_answers(weeks)):
             self.page(
                 write,
                 f"{base}weeks/{w['week']}.html",
@@ -1815,9 +1847,11 @@ class Site:
                 w=w,
                 steps=steps,
                 groups=group_events(w["events"]),
-                close_counts=state_counts(w["walk_counts"]["before_close"]),
-                close_holds=holds(w["walk_counts"]["before_close"]),
-                go_live_counts=state_counts(w["walk_counts"]["before_go_live"]),
+                q2=q2,
+                q3=q3,
+                close_counts=q3["close_counts"],
+                close_holds=q3["close_holds"],
+                go_live_counts=q3["go_live_counts"],
                 latest=i == len(weeks) - 1,
                 data_url="../data.json",
             )
