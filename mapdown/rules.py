@@ -427,17 +427,21 @@ def quarter_anchored(ctx: Context) -> Iterator[Finding]:
     )
 
 
+def overdue_steps(deal: Deal, as_of: dt.date) -> list[Milestone]:
+    """The open steps past their due date on `as_of` (MAP212)."""
+    return [m for m in deal.milestones if m.is_open and m.due < as_of]
+
+
 @finding("MAP212")
 def overdue(ctx: Context) -> Iterator[Finding]:
-    for m in ctx.deal.milestones:
-        if m.is_open and m.due < ctx.as_of:
-            days = (ctx.as_of - m.due).days
-            yield Finding(
-                "MAP212",
-                ("milestones", m.index, "due"),
-                f"`{m.id}` is {days} day{'s' * (days != 1)} overdue (due {m.due})",
-                "mark it done with evidence, or agree a new date with the customer",
-            )
+    for m in overdue_steps(ctx.deal, ctx.as_of):
+        days = (ctx.as_of - m.due).days
+        yield Finding(
+            "MAP212",
+            ("milestones", m.index, "due"),
+            f"`{m.id}` is {days} day{'s' * (days != 1)} overdue (due {m.due})",
+            "mark it done with evidence, or agree a new date with the customer",
+        )
 
 
 @finding("MAP213")
@@ -590,11 +594,16 @@ def _static_finding(ctx: Context, code: str) -> list[Finding]:
     return found[code]
 
 
+def enabled(config: Config, code: str) -> bool:
+    """Whether the finding `code` is run under `config` (its severity is not `off`)."""
+    return config.severity.get(code) != "off"
+
+
 def run_findings(ctx: Context, only: Collection[str] | None = None) -> Iterator[Finding]:
     """Every registered finding whose severity is not `off`, in code order; with `only`, just
     those codes."""
     for code in sorted(FINDINGS) if only is None else sorted(set(only) & FINDINGS.keys()):
-        if ctx.config.severity.get(code) == "off":
+        if not enabled(ctx.config, code):
             continue
         if code in STATIC:
             yield from _static_finding(ctx, code)

@@ -18,7 +18,9 @@ from mapdown.rules import (
     RULES,
     Context,
     Finding,
+    enabled,
     is_team_name,
+    overdue_steps,
     run_findings,
 )
 from mapdown.spec import Located
@@ -36,10 +38,6 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 }
 assert set(DEFAULT_WEIGHTS) == set(SCORE_PARTS)
 ON_TIME_SLIP_DAYS = 28  # a step that slipped within this many days is not "on time"
-# The findings the parts read (threading: MAP216; on time: MAP212). A week's score in the
-# weekly series is judged on these alone: its other findings are never shown, and the score
-# is the same (tests/test_demo_rates.py holds it equal to `mapdown score --as-of` each Sunday).
-PART_FINDINGS = frozenset({"MAP212", "MAP216"})
 
 # Which findings matter most, for "worst findings" (most urgent first).
 WORST_ORDER = (
@@ -138,12 +136,32 @@ def window_dates(
     return out
 
 
-def _parts(ctx: Context, window: list[WindowDate], findings: list[Finding]) -> dict[str, int]:
-    deal, config = ctx.deal, ctx.config
-    steps = deal.milestones
+def _parts(
+    ctx: Context, window: list[WindowDate], late: Collection[int], gaps: int
+) -> dict[str, int]:
+    """The parts, from the window, the indexes of the overdue steps (MAP212) and the number
+    of missing customer roles (MAP216)."""
     parts: dict[str, int] = {}
     if window:
         parts["confirmation"] = round(100 * sum(d.confirmed for d in window) / len(window))
+    parts.update(_plan_parts(ctx, gaps))
+    open_steps = [m for m in ctx.deal.milestones if m.is_open]
+    slipped = _recently_slipped(ctx)
+    on_time = [m for m in open_steps if m.index not in late and m.id not in slipped]
+    parts["on_time"] = round(100 * len(on_time) / len(open_steps)) if open_steps else 100
+    return parts
+
+
+def _plan_parts(ctx: Context, gaps: int) -> dict[str, int]:
+    """The parts the plan alone decides, whatever the day (owners, evidence, internal steps,
+    threading): worked out once per deal version, settings and MAP216 count, and shared by
+    the weeks that judge the same version. Read-only."""
+    memo = ctx.deal.__dict__.get("_plan_parts")
+    if memo is not None and memo[0] is ctx.config and memo[1] == gaps:
+        return memo[2]
+    deal, config = ctx.deal, ctx.config
+    steps = deal.milestones
+    parts: dict[str, int] = {}
     named = sum(1 for m in steps if not is_team_name(m.owner, config.team_words))
     parts["owners"] = round(100 * named / len(steps)) if steps else 0
     done = [m for m in steps if m.status == "done"]
@@ -159,16 +177,12 @@ def _parts(ctx: Context, window: list[WindowDate], findings: list[Finding]) -> d
         m.confirmed_by for m in steps if m.confirmed_by in customer
     }
     threading = 100 * min(1.0, len(involved) / config.min_customer_people)
-    threading -= 25 * sum(1 for f in findings if f.code == "MAP216")
+    threading -= 25 * gaps
     owned = [m for m in steps if m.owner in customer]
     if len(owned) >= 2 and len({m.owner for m in owned}) == 1:
         threading = min(threading, 50)
     parts["threading"] = max(0, round(threading))
-    open_steps = [m for m in steps if m.is_open]
-    late = {f.path[1] for f in findings if f.code == "MAP212"}
-    slipped = _recently_slipped(ctx)
-    on_time = [m for m in open_steps if m.index not in late and m.id not in slipped]
-    parts["on_time"] = round(100 * len(on_time) / len(open_steps)) if open_steps else 100
+    deal.__dict__["_plan_parts"] = (config, gaps, parts)  # a frozen dataclass keeps a __dict__
     return parts
 
 
@@ -197,28 +211,59 @@ def score_deal(
     history: DealHistory | None = None,
     n: int | None = None,
     located: Located | None = None,
-    only: Collection[str] | None = None,
 ) -> Score:
     """The deal's score as of `as_of`, judging confirmations on the first `n` history states.
-    With `only` (at least PART_FINDINGS), just those findings are run and kept."""
-    covered = coverage(deal, history, n)
+    The parts read two findings: the overdue steps (MAP212, on time) and the missing customer
+    roles (MAP216, threading)."""
+    ctx = _context(deal, as_of, config, history, n, located)
+    findings = list(run_findings(ctx))
+    late = {f.path[1] for f in findings if f.code == "MAP212"}
+    gaps = sum(1 for f in findings if f.code == "MAP216")
+    return _scored(ctx, findings, late, gaps)
 
-    ctx = Context(
+
+def _context(
+    deal: Deal,
+    as_of: dt.date,
+    config: Config,
+    history: DealHistory | None,
+    n: int | None,
+    located: Located | None = None,
+) -> Context:
+    return Context(
         deal=deal,
         located=located or Located(),
         config=config,
         as_of=as_of,
-        covered=covered,
+        covered=coverage(deal, history, n),
         history=history,
         history_n=n,
     )
-    findings = list(run_findings(ctx, only))
-    window = window_dates(deal, as_of, config.confirmation_window_days, covered)
-    parts = _parts(ctx, window, findings)
+
+
+def _scored(ctx: Context, findings: list[Finding], late: Collection[int], gaps: int) -> Score:
+    """The score of `ctx`, given its findings and what the parts read of them."""
+    config, as_of = ctx.config, ctx.as_of
+    window = window_dates(ctx.deal, as_of, config.confirmation_window_days, ctx.covered)
+    parts = _parts(ctx, window, late, gaps)
     weights = {**DEFAULT_WEIGHTS, **config.score_weights}
     since = as_of - dt.timedelta(days=7)
     slips = sum(1 for e in ctx.history_events() if e.kind == "slipped" and since < e.day <= as_of)
     return Score(as_of, weighted(parts, weights), parts, window, findings, slips)
+
+
+def week_score(
+    deal: Deal, as_of: dt.date, config: Config, history: DealHistory | None, n: int | None
+) -> Score:
+    """`score_deal`'s score, without its findings (a past week shows its score, not them):
+    what the parts read of MAP212 and MAP216 is worked out directly, with no Finding made.
+    The same score each week as `score_deal` (tests/test_demo_rates.py holds them equal)."""
+    ctx = _context(deal, as_of, config, history, n)
+    late = (
+        {m.index for m in overdue_steps(deal, as_of)} if enabled(config, "MAP212") else set[int]()
+    )
+    gaps = sum(1 for _ in run_findings(ctx, ("MAP216",)))
+    return _scored(ctx, [], late, gaps)
 
 
 @dataclass
@@ -226,7 +271,7 @@ class WeekScore:
     week: str
     end: dt.date  # the Sunday that ends the week
     as_of: dt.date  # the day it was judged (the Sunday, or the as-of day in the current week)
-    score: Score  # its findings are PART_FINDINGS only: a past week shows its score, not them
+    score: Score  # without findings (`week_score`): a past week shows its score, not them
 
 
 def weekly(history: DealHistory, as_of: dt.date, config: Config) -> list[WeekScore]:
@@ -245,6 +290,6 @@ def weekly(history: DealHistory, as_of: dt.date, config: Config) -> list[WeekSco
         if deal is None:
             continue
         n = history.upto(day)
-        score = score_deal(deal, day, config, history, n, only=PART_FINDINGS)
+        score = week_score(deal, day, config, history, n)
         out.append(WeekScore(week, sunday, day, score))
     return out
