@@ -677,6 +677,7 @@ class DealPart:
         self._make_item = make_item  # checks the deal and reads its history, when it is computed
         self.keep = keep
         self.forget = forget  # lets go of a deal history's parsed versions
+        self.row_html: dict[str, str] | None = None  # its dashboard row, once rendered
 
     @property
     def computed(self) -> bool:
@@ -1510,10 +1511,14 @@ class Site:
         computed: list[DealPart] = []
         unchanged: list[tuple[Path, str]] = []
 
+        rendered: dict[str, dict[str, str]] = {}  # dashboard rows made with their deals
+
         def take(done: Iterable[DealPart]) -> None:
             for part in done:
                 deals.append(part.slim)
                 digests[part.id] = part.rows
+                if part.row_html is not None:
+                    rendered[part.id] = part.row_html
 
         for part in parts:
             did = _valid(SLUG, part.id, "deal id")
@@ -1535,7 +1540,7 @@ class Site:
         listed = _digest(sorted(keys.items()))  # the deals and what each was made from
         made_from = {s.key: _digest([listed, s.key]) for s in SORTS}
         stale = any(not self._reusable(s.page, made_from[s.key]) for s in SORTS)
-        rows = self.dashboard_rows(data["deals"], keys) if stale else []
+        rows = self.dashboard_rows(data["deals"], keys, rendered) if stale else []
         for sort in SORTS:
             self.reuse_or_page(
                 write,
@@ -1608,21 +1613,24 @@ class Site:
         for payload in _answers(write, answers):
             if self.cache is not None:
                 self.cache.add_pending(payload["entries"])
-            for i, slimmed, rows in payload["deals"]:
+            for i, slimmed, rows, row_html in payload["deals"]:
                 part = batch[i]
-                part._slim, part._rows = slimmed, rows
+                part._slim, part._rows, part.row_html = slimmed, rows, row_html
                 release(part, preloaded.get(part.id, ()))
         return batch
 
     def _render_deal(
         self, write: Writer, part: DealPart, preloaded: Iterable[str] = ()
-    ) -> tuple[dict[str, Any], dict[str, str]]:
+    ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
         """A computed deal's pages and data.json written, the deal kept in the cache, and what
-        it was made from let go; its summary and review-row names."""
+        it was made from let go; its summary, review-row names and dashboard row. The row is
+        rendered here, by whichever process renders the deal, and not with the dashboards,
+        which one process makes once every deal is done."""
         self.write_deal(write, part)
         if part.keep is not None:
             part.keep(part)
-        made = part.slim, part.rows
+        part.row_html = {r: str(h) for r, h in self.dashboard_row(part.slim)["html"].items()}
+        made = part.slim, part.rows, part.row_html
         release(part, preloaded)
         return made
 
@@ -1754,15 +1762,27 @@ class Site:
         return source
 
     def dashboard_rows(
-        self, deals: list[dict[str, Any]], keys: dict[str, str]
+        self,
+        deals: list[dict[str, Any]],
+        keys: dict[str, str],
+        rendered: dict[str, dict[str, str]] | None = None,
     ) -> list[dict[str, Any]]:
-        """Every deal's dashboard row. A row's HTML is kept in the cache under a key naming
+        """Every deal's dashboard row: `rendered` with the deal's pages in this build, else
+        as cached, else rendered now. A row's HTML is kept in the cache under a key naming
         the deal's data and templates (`keys`) and everything else a page is made from, so a
         one-deal change renders one row."""
+        rendered = rendered or {}
         names = {d["id"]: _digest([self._salt, keys[d["id"]]]) + ROW_KEY for d in deals}
-        saved = self.cache.get_many("site_deals", names.values()) if self.cache else {}
+        wanted = [names[d["id"]] for d in deals if d["id"] not in rendered]
+        saved = self.cache.get_many("site_deals", wanted) if self.cache else {}
         rows = []
         for deal in deals:
+            made = rendered.get(deal["id"])
+            if made is not None:
+                if self.cache is not None:
+                    self.cache.put("site_deals", names[deal["id"]], made)
+                rows.append(self.dashboard_row(deal, made))
+                continue
             html = saved.get(names[deal["id"]])
             if isinstance(html, dict) and all(type(html.get(r)) is str for r in DASHBOARD_ROOTS):
                 rows.append(self.dashboard_row(deal, html))  # rendered and escaped before

@@ -33,8 +33,10 @@ from mapdown.config import find_config, load_config
 from mapdown.errors import MapdownError
 from mapdown.history import RepoHistory, read_history
 from mapdown.site import (
+    DASHBOARD_ROOTS,
     MANIFEST,
     MARKER,
+    Site,
     Writer,
     _output_escape,
     build_site,
@@ -48,8 +50,10 @@ from mapdown.site import (
     serve_site,
     state_counts,
     watched,
+    week_answers,
 )
 from mapdown.sitedata import deal_data, site_data
+from mapdown.sitedata import summary as deal_summary
 
 SITE = DATA / "site"
 SNAPSHOT = DATA / "site-snapshot"
@@ -1202,3 +1206,66 @@ def test_remember_calls_once_per_function_and_arguments() -> None:
     assert calls == [("pilot", "2026-12-01"), ("pilot", "2026-12-01"), ("pilot", None)]
     assert remember(str, 1) == "1" and remember(str, True) == "True"  # True is not 1
     assert remember(str, id(shared)) == str(id(shared))  # a number is not an object's id
+
+
+def test_week_answers_are_one_object_for_the_weeks_whose_answers_are_the_same() -> None:
+    row_a, row_b = {"id": "a"}, {"id": "b"}
+
+    def week(missing: list[str], rows: list[dict[str, str]], before_close: dict[str, int]) -> dict:
+        return {
+            "internal_missing": missing,
+            "vendor_only": False,
+            "close": "2026-12-01",
+            "walk_counts": {"before_close": before_close, "before_go_live": {"late": 1}},
+            "walk_open": rows,
+        }
+
+    weeks = [
+        week(["security review"], [row_a, row_b], {"confirmed": 2}),
+        week(["security review"], [row_a, row_b], {"confirmed": 2}),  # the same answers
+        week(["security review"], [row_a, {"id": "b"}], {"confirmed": 2}),  # another row
+        week([], [row_a, row_b], {"confirmed": 1, "unconfirmed": 1}),  # other counts
+    ]
+    answers = list(week_answers(weeks))
+    assert [w for w, _, _ in answers] == weeks
+    q2 = [a[1] for a in answers]
+    q3 = [a[2] for a in answers]
+    assert q2[0] is q2[1] is q2[2] and q2[3] is not q2[0]
+    assert q2[3] == {"internal_missing": [], "vendor_only": False}
+    assert q3[0] is q3[1]
+    assert q3[2] is not q3[0] and q3[2]["walk_open"][1] is weeks[2]["walk_open"][1]
+    assert q3[3] is not q3[0] and q3[3]["close_holds"] is False and q3[0]["close_holds"] is True
+    assert q3[0]["close_counts"] == state_counts({"confirmed": 2})
+    assert q3[0]["go_live_counts"] == state_counts({"late": 1})
+
+
+def test_dashboard_rows_made_with_their_deals_are_not_rendered_again(
+    site_repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A computed deal's dashboard row is rendered by the process that renders the deal
+    (`Site._render_deal`); the dashboards take it as it is, and render only the others."""
+    config = load_config(find_config(site_repo.root))
+    day = dt.date.fromisoformat(AS_OF)
+    items = gather(site_repo.root, config, day, None)
+    slims = [deal_summary(deal_data(i, day, config)) for i in items]
+    assert len(slims) >= 2
+    site = Site(make_environment(site_repo.root), day, config, None, 1, None)
+    site._salt = "salt"
+    made = {d["id"]: {r: f"<tr>{d['id']} {r}</tr>" for r in DASHBOARD_ROOTS} for d in slims[1:]}
+    rendered: list[str] = []
+    render = Site.render_template
+
+    def counted(self: Site, template: str, what: str, **context: object) -> str:
+        rendered.append(what)
+        return render(self, template, what, **context)
+
+    monkeypatch.setattr(Site, "render_template", counted)
+    rows = site.dashboard_rows(slims, {d["id"]: "key" for d in slims}, made)
+    first = slims[0]["id"]
+    assert rendered == [f"the dashboard row of {first}"] * len(DASHBOARD_ROOTS)
+    assert [r["deal"]["id"] for r in rows] == [d["id"] for d in slims]
+    assert all(rows[i]["html"] == made[d["id"]] for i, d in enumerate(slims) if i)
+    assert (
+        f'href="{DASHBOARD_ROOTS[0]}deals/{first}/index.html"'
+        in rows[0]["html"][DASHBOARD_ROOTS[0]]
+    )
