@@ -18,13 +18,14 @@ must not be able to run code. A damaged database or entry is ignored and rebuilt
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mapdown import jsontext
+from mapdown import jsontext, workers
 
 CACHE_DIR = ".mapdown-cache"
 VERSION = 2  # bump when a cached shape changes: old files are then never read
@@ -39,6 +40,21 @@ def _unpack(data: bytes) -> Any:
     return jsontext.loads(zlib.decompress(data))
 
 
+def _write(db: sqlite3.Connection, pending: dict[str, dict[str, bytes]]) -> bool:
+    """`pending`'s entries written in one transaction; False if they could not be (a cache
+    that cannot be written only costs time next run)."""
+    try:
+        with db:
+            for table, rows in pending.items():
+                if rows:
+                    db.executemany(
+                        f"INSERT OR REPLACE INTO {table} (k, v) VALUES (?, ?)", rows.items()
+                    )
+    except sqlite3.Error:
+        return False
+    return True
+
+
 class Cache:
     """Key → JSON value tables in one SQLite file; a no-op when `folder` is None."""
 
@@ -46,8 +62,10 @@ class Cache:
         self._db: sqlite3.Connection | None = None
         self._path: Path | None = None
         self._pending: dict[str, dict[str, bytes]] = {t: {} for t in TABLES}
-        # In a forked worker: the entries its parent had not written yet (read, never written)
+        # Entries another process writes (read here, never written): in a forked worker, what
+        # its parent had not written yet; in a process whose writer is at work, what it writes
         self._inherited: dict[str, dict[str, bytes]] = {t: {} for t in TABLES}
+        self._writer: workers.Worker | None = None  # writing entries in the background
         if folder is None:
             return
         try:
@@ -161,6 +179,7 @@ class Cache:
         """Call in a forked process: a connection of its own (SQLite connections must not cross
         a fork), and what the parent had not written yet kept for reading only, so that
         `take_pending` returns only what this process adds."""
+        self._writer = None  # its parent's, which waits for it
         if self._db is None or self._path is None:
             return
         try:
@@ -187,19 +206,44 @@ class Cache:
                 self._pending[table].update(rows)
 
     def flush(self) -> None:
+        """Write what is pending, once a background writer (`flush_later`) is done."""
+        self.wait()
         if self._db is None:
             return
-        try:
-            with self._db:
-                for table, rows in self._pending.items():
-                    if rows:
-                        self._db.executemany(
-                            f"INSERT OR REPLACE INTO {table} (k, v) VALUES (?, ?)", rows.items()
-                        )
-        except sqlite3.Error:
-            pass  # a cache that cannot be written only costs time next run
+        _write(self._db, self._pending)
         for rows in self._pending.values():
             rows.clear()
+
+    def flush_later(self) -> None:
+        """Write what is pending from a forked process, while this one goes on: at the end of
+        a cold build, the cache's 50 MB took half a second of a process that had the pages
+        across deals to make, with the other core idle. The entries stay readable here until
+        the writer is done; `flush` and `close` wait for it. Without fork, they are written
+        now."""
+        self.wait()
+        if self._db is None or self._path is None or not any(self._pending.values()):
+            return
+        if not workers.can_fork():
+            self.flush()
+            return
+        path, pending = self._path, self._pending
+        for table, rows in pending.items():
+            self._inherited[table].update(rows)
+        self._pending = {t: {} for t in TABLES}
+
+        def write() -> bool:
+            with contextlib.closing(sqlite3.connect(path)) as db:  # a connection of its own
+                return _write(db, pending)
+
+        self._writer = workers.fork(write)
+
+    def wait(self) -> None:
+        """Wait for the background writer, if there is one at work."""
+        if self._writer is not None:
+            workers.collect(self._writer)  # a failed write only costs time next run
+            self._writer = None
+            for rows in self._inherited.values():
+                rows.clear()
 
     def close(self) -> None:
         self.flush()

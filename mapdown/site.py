@@ -1535,6 +1535,8 @@ class Site:
                 self.write_deal(write, part)
             take([part])
         take(self.compute_pages(write, computed))
+        if self.cache is not None and computed:
+            self.cache.flush_later()  # the deals' entries, while the pages across deals are made
         write.link_trees(unchanged)  # in threads, while the pages across deals are made
         data = assemble(deals, self.as_of, self.config)
         listed = _digest(sorted(keys.items()))  # the deals and what each was made from
