@@ -180,3 +180,35 @@ def test_ask_lists_exactly_the_unconfirmed_dates_and_missing_steps(repo):
         assert internal not in out
     md = invoke(["ask", "chains", "--as-of", "2026-11-26", "--format", "markdown"], repo).output
     assert "**Can you confirm these dates work on your side" in md
+
+
+def test_the_backward_pass_leaves_nothing_for_the_garbage_collector() -> None:
+    """Every week of every deal runs the backward pass: what it makes must be freed as soon
+    as it is dropped, not kept in a reference cycle until the collector's next pass."""
+    import datetime as dt
+    import gc
+
+    from mapdown.plan import PlanStep, latest_finish
+
+    steps = [
+        PlanStep("a", "technical", 10),
+        PlanStep("b", "business", 5, ("a",)),
+        PlanStep("c", "technical", 3, ("a", "b")),
+        PlanStep("d", "technical", 0, ("c",)),
+        PlanStep("p", "paper", 2, ("a",)),
+        PlanStep("loop", "technical", 1, ("loop",)),  # a cycle in the plan itself (MAP108)
+    ]
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        gc.collect()
+        finish = latest_finish(steps, dt.date(2027, 3, 1), dt.date(2027, 1, 31))
+        assert finish["d"] == finish["c"] == dt.date(2027, 3, 1)  # go-live
+        assert finish["b"] == dt.date(2027, 2, 26)  # before c's 3 days
+        assert finish["p"] == dt.date(2027, 1, 31)  # paper, which nothing waits for: close
+        assert finish["a"] == dt.date(2027, 1, 29)  # before p's 2 days, the earliest
+        del finish
+        assert gc.collect() == 0
+    finally:
+        if was_enabled:
+            gc.enable()
