@@ -800,6 +800,56 @@ def backward_timeline(
     return "".join(out)
 
 
+def _label_fits(
+    x: float,
+    lane: int,
+    lo: float,
+    hi: float,
+    done: list[tuple[float, int, float, float]],
+    strict: bool,
+) -> bool:
+    """Whether a label over `lo`..`hi` in `lane`, for the line at `x`, clears the labels and
+    lines placed so far (`done`)."""
+    for px, pl, plo, phi in done:
+        if pl == lane and lo < phi + 4 and plo < hi + 4:
+            return False
+        if abs(px - x) < 0.5:
+            continue  # the same day: the lines coincide
+        # A line runs from its label down through every lower lane.
+        if (strict or pl > lane) and lo - 2 <= px <= hi + 2:
+            return False
+        if (strict or lane > pl) and plo - 2 <= x <= phi + 2:
+            return False
+    return True
+
+
+def _place_labels(
+    k: int,
+    order: Sequence[int],
+    items: Sequence[tuple[str, str, float, list[tuple[str, float, float]]]],
+    lanes: int,
+    strict: bool,
+    chosen: dict[int, tuple[str, int]],
+    done: list[tuple[float, int, float, float]],
+) -> bool:
+    """Place the labels from the `k`-th (in `order`) on, backtracking; whether all fit. A
+    function of its own, not a closure that calls itself: that is a reference cycle, left
+    for the garbage collector by every chart."""
+    if k == len(order):
+        return True
+    i = order[k]
+    _kind, _text, x, choices = items[i]
+    for lane in range(lanes):
+        for anchor, lo, hi in choices:
+            if _label_fits(x, lane, lo, hi, done, strict):
+                chosen[i] = (anchor, lane)
+                done.append((x, lane, lo, hi))
+                if _place_labels(k + 1, order, items, lanes, strict, chosen, done):
+                    return True
+                done.pop()
+    return False
+
+
 def _place_marker_labels(
     markers: Sequence[tuple[str, str, dt.date]], x_at: Any, width: float
 ) -> list[tuple[str, str, float, str, int]]:
@@ -827,46 +877,9 @@ def _place_marker_labels(
         items.append((kind, text, x, choices))
     order = sorted(range(len(items)), key=lambda i: (items[i][2], i))
 
-    def fits(
-        x: float,
-        lane: int,
-        lo: float,
-        hi: float,
-        done: list[tuple[float, int, float, float]],
-        strict: bool,
-    ) -> bool:
-        for px, pl, plo, phi in done:
-            if pl == lane and lo < phi + 4 and plo < hi + 4:
-                return False
-            if abs(px - x) < 0.5:
-                continue  # the same day: the lines coincide
-            # A line runs from its label down through every lower lane.
-            if (strict or pl > lane) and lo - 2 <= px <= hi + 2:
-                return False
-            if (strict or lane > pl) and plo - 2 <= x <= phi + 2:
-                return False
-        return True
-
     def solve(lanes: int, strict: bool) -> dict[int, tuple[str, int]] | None:
         chosen: dict[int, tuple[str, int]] = {}
-        done: list[tuple[float, int, float, float]] = []
-
-        def step(k: int) -> bool:
-            if k == len(order):
-                return True
-            i = order[k]
-            _kind, _text, x, choices = items[i]
-            for lane in range(lanes):
-                for anchor, lo, hi in choices:
-                    if fits(x, lane, lo, hi, done, strict):
-                        chosen[i] = (anchor, lane)
-                        done.append((x, lane, lo, hi))
-                        if step(k + 1):
-                            return True
-                        done.pop()
-            return False
-
-        return chosen if step(0) else None
+        return chosen if _place_labels(0, order, items, lanes, strict, chosen, []) else None
 
     found = None
     for strict in (True, False):

@@ -429,3 +429,33 @@ def test_timeline_deterministic_and_robust():
     assert_accessible(backward_timeline(empty, as_of=AS_OF, id_prefix="e"), "e")
     with pytest.raises(ValueError):
         backward_timeline(DEAL, as_of="soon", id_prefix="tl")
+
+
+def test_marker_labels_are_placed_without_leaving_garbage() -> None:
+    """Every deal page's timeline places its markers' labels: what the search makes must be
+    freed when it is done, not kept in reference cycles for the collector."""
+    import datetime as dt
+    import gc
+
+    day = dt.date(2027, 3, 1)
+    markers = [  # three lines within days of each other: their labels cannot share a lane
+        ("deadline", "Deadline", day),
+        ("go-live", "Go-live", day + dt.timedelta(days=2)),
+        ("close", "Close", day + dt.timedelta(days=4)),
+    ]
+
+    def x_at(d: dt.date) -> float:
+        return 300 + 4 * (d - day).days
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        gc.collect()
+        placed = charts._place_marker_labels(markers, x_at, 600)
+        assert [p[0] for p in placed] == ["deadline", "go-live", "close"]
+        assert len({p[4] for p in placed}) > 1  # stacked in more than one lane
+        del placed
+        assert gc.collect() == 0
+    finally:
+        if was_enabled:
+            gc.enable()
