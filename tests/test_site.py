@@ -1269,3 +1269,32 @@ def test_dashboard_rows_made_with_their_deals_are_not_rendered_again(
         f'href="{DASHBOARD_ROOTS[0]}deals/{first}/index.html"'
         in rows[0]["html"][DASHBOARD_ROOTS[0]]
     )
+
+
+def test_a_deal_computed_and_rendered_leaves_no_reference_cycle(
+    site_repo: GitRepo, tmp_path: Path
+) -> None:
+    """A build raises the collector's threshold tenfold (workers.BATCH_GC_THRESHOLD) because a
+    deal's data and pages make no reference cycle: everything is freed as soon as it is
+    dropped. Each deal of the snapshot is computed and rendered; the collector finds nothing."""
+    import gc
+
+    config = load_config(find_config(site_repo.root))
+    day = dt.date.fromisoformat(AS_OF)
+    repo = read_history(site_repo.root, config.deals_dir, config.tz, worktree=False)
+    with repo:
+        items = gather(site_repo.root, config, day, repo)
+        site = Site(make_environment(site_repo.root), day, config, None, 1, None)
+        write = Writer(tmp_path)
+        site.deal_pages(write, deal_data(items[0], day, config))  # the templates, compiled
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            gc.collect()
+            for item in items:
+                site.deal_pages(write, deal_data(item, day, config))
+            assert write.pages > len(items) * 3
+            assert gc.collect() == 0
+        finally:
+            if was_enabled:
+                gc.enable()
