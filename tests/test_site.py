@@ -463,6 +463,39 @@ def test_templates_render_as_jinja_renders_them(tmp_path: Path) -> None:
             site_env.from_string(bad).render(**context)
 
 
+def test_pages_with_blocks_render_as_jinja_renders_them(tmp_path: Path) -> None:
+    """Pages made of blocks come out of the site's compiler as Jinja's own code writes them:
+    through inheritance, blocks, loops, output outside any block (ignored) and `super()`."""
+    from jinja2 import DictLoader
+
+    files = {
+        "base.html": "<title>{% block title %}{{ site }} · base{% endblock %}</title>\n"
+        "<main>{% block main %}{{ site }}: <i>{{ n }}</i>{% endblock %}</main>{{ site }}!",
+        "page.html": "{% extends 'base.html' %}ignored {{ n }} text\n"
+        "{% block title %}{{ t }} &amp; {{ super() }}{% endblock %}"
+        "{% block main %}<p>{{ t }} {{ n }}</p>{% for r in rows %}<li>{{ r }} {{ loop.index }}</li>"
+        "{% else %}<p>none {{ n }}</p>{% endfor %}{% if n > 1 %}{{ t }}{{ n }}{% endif %}"
+        "{{ super() }}{% endblock %}",
+    }
+    site_env = make_environment(tmp_path)
+    site_env.loader = DictLoader(files)
+    plain = Environment(
+        loader=DictLoader(files),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    for context in (
+        {"site": "S<", "t": "T&", "n": 2, "rows": ["<a>", "b"]},
+        {"site": "S", "t": Markup("<b>t</b>"), "n": 0, "rows": []},
+    ):
+        ours = site_env.get_template("page.html").render(**context)
+        assert ours == plain.get_template("page.html").render(**context)
+        assert "ignored" not in ours and ours.endswith("!")
+
+
 def test_user_text_is_shown_as_text(evil_site: Path) -> None:
     deal = (evil_site / "deals/evil/index.html").read_text(encoding="utf-8")
     assert "Evil &lt;script&gt;alert(1)&lt;/script&gt;" in deal
