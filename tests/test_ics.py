@@ -85,6 +85,18 @@ def test_the_same_bytes_as_icalendar(
     )
 
 
+# ASCII text only: long runs without a multi-byte character, cut at every 74th octet
+ASCII_TEXT = st.text(alphabet=st.sampled_from(list("ab ,;:\\\"'\n\r^N")), max_size=400)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ASCII_TEXT.filter(bool), ASCII_TEXT)
+def test_ascii_text_folds_as_icalendar_folds_it(summary: str, description: str) -> None:
+    assert by_mapdown("Deal", summary, description, None) == by_library(
+        "Deal", summary, description, None
+    )
+
+
 def test_a_long_line_is_folded_under_75_octets_and_reads_back() -> None:
     summary = "Security review, legal; procurement \\ " + "é€😀" * 30
     raw = by_mapdown("Deal", summary, "line one\nline two", None)
