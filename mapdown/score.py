@@ -259,9 +259,9 @@ def week_score(
     what the parts read of MAP212 and MAP216 is worked out directly, with no Finding made.
     The same score each week as `score_deal` (tests/test_demo_rates.py holds them equal)."""
     ctx = _context(deal, as_of, config, history, n)
-    late = (
-        {m.index for m in overdue_steps(deal, as_of)} if enabled(config, "MAP212") else set[int]()
-    )
+    late: set[int] = set()
+    if enabled(config, "MAP212"):
+        late = {m.index for m in overdue_steps(deal, as_of)}
     gaps = sum(1 for _ in run_findings(ctx, ("MAP216",)))
     return _scored(ctx, [], late, gaps)
 
