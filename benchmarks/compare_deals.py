@@ -57,7 +57,6 @@ def worker(code: str, repo: str, as_of: str, cpu: int) -> None:
         env = site.make_environment(root)
         env.loader = jinja2.FileSystemLoader(str(Path(code) / "site_templates"))
         render = site.Site(env, day, config, None, 2, None)
-        render._salt = "compare"  # what `render` sets before the deals
         parts = list(site.iter_deals(root, config, day, history, 2))
         settle()
         shm = Path("/dev/shm")
