@@ -9,6 +9,7 @@ output depends only on the repository and the as-of day: no wall clock, sorted i
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import functools
 import hashlib
@@ -529,12 +530,39 @@ def sweep_replaced(out: Path) -> None:
             remove_tree(backup)
 
 
+_AT_FDCWD = -100  # renameat2's "relative to the current folder"
+_RENAME_EXCHANGE = 2
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux's `renameat2` with RENAME_EXCHANGE), so that whoever
+    reads `b` meanwhile (a web server, `mapdown serve`) always finds a whole site there; False
+    where the system or the file system cannot, and nothing was moved."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = (
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    )
+    renameat2.restype = ctypes.c_int
+    done = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return done == 0
+
+
 def write_atomically(out: Path, render: Callable[[Writer], None]) -> Writer:
     """Render into a new folder beside `out`, then swap it in; on any failure `out` is kept.
 
-    `out` must have passed `check_output`. The new folder is a sibling, so the swap is two
-    renames on one file system; the old site lives in a backup folder until the new one is in,
-    and is deleted then (in the background, when it is large: see `remove_later`).
+    `out` must have passed `check_output`. The new folder is a sibling, on the same file
+    system: the two are exchanged in one step where the system can (`exchange`), else by two
+    renames (between which there is no site at `out`). The old site then lives in a backup
+    folder, and is deleted (in the background, when it is large: see `remove_later`).
     """
     parent = out.parent
     parent.mkdir(parents=True, exist_ok=True)
@@ -553,12 +581,15 @@ def write_atomically(out: Path, render: Callable[[Writer], None]) -> Writer:
         tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a site is meant to be read
         if out.exists():
             backup = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
-            out.replace(backup / "site")
-            try:
-                tmp.replace(out)
-            except BaseException:
-                (backup / "site").replace(out)
-                raise
+            if exchange(tmp, out):  # `tmp` holds the old site now
+                tmp.replace(backup / "site")
+            else:
+                out.replace(backup / "site")
+                try:
+                    tmp.replace(out)
+                except BaseException:
+                    (backup / "site").replace(out)
+                    raise
             # a large site is deleted in the background: the new one is in place already
             if writer.files <= DELETE_LATER_OVER or not remove_later(backup):
                 remove_tree(backup)

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import sys
 import threading
 import time
 import urllib.request
@@ -793,6 +794,50 @@ def test_without_a_shell_a_replaced_site_is_deleted_at_once(
     for _ in range(2):
         assert build(fresh_repo, "--out", str(out)).exit_code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old", "repo", "site"]
+
+
+def test_exchange_swaps_two_folders_in_one_step(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "from-a").write_text("a", encoding="utf-8")
+    (b / "from-b").write_text("b", encoding="utf-8")
+    swapped = site_module.exchange(a, b)
+    assert swapped is sys.platform.startswith("linux")  # CI runs on Linux: True there
+    if swapped:
+        assert [p.name for p in a.iterdir()] == ["from-b"]
+        assert [p.name for p in b.iterdir()] == ["from-a"]
+    assert site_module.exchange(a, tmp_path / "nowhere") is False  # nothing to swap with
+    assert a.is_dir()
+
+
+@pytest.mark.parametrize("can_exchange", [True, False])
+def test_a_rebuild_swaps_the_site_in_without_a_moment_with_none(
+    fresh_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, can_exchange: bool
+) -> None:
+    """Where the system can exchange two folders in one step, the site folder is never moved
+    away (a web server reading it meanwhile, or `mapdown serve`, always finds a site); where it
+    cannot, the old site goes to a backup folder and the new one takes its place."""
+    out = tmp_path / "site"
+    assert build(fresh_repo, "--out", str(out)).exit_code == 0
+    fresh_repo.write(
+        "deals/beta.md",
+        fresh_repo.read("deals/beta.md").replace("Beta Retail — store", "Beta Retail — shop"),
+    )
+    if not can_exchange:
+        monkeypatch.setattr(site_module, "exchange", lambda a, b: False)
+    moved: list[Path] = []
+    replace = Path.replace
+
+    def recorded(self: Path, target: Any) -> Path:
+        moved.append(self)
+        return replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", recorded)
+    assert build(fresh_repo, "--out", str(out)).exit_code == 0
+    assert "Beta Retail — shop" in (out / "index.html").read_text(encoding="utf-8")
+    assert (out in moved) is not (can_exchange and sys.platform.startswith("linux"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["repo", "site"]  # the old one gone
 
 
 def test_a_failed_build_leaves_the_previous_site(fresh_repo: GitRepo, tmp_path: Path) -> None:
