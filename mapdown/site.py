@@ -1902,9 +1902,6 @@ class Site:
                 groups=group_events(w["events"]),
                 q2=q2,
                 q3=q3,
-                close_counts=q3["close_counts"],
-                close_holds=q3["close_holds"],
-                go_live_counts=q3["go_live_counts"],
                 latest=i == len(weeks) - 1,
                 data_url="../data.json",
             )

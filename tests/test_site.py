@@ -1258,11 +1258,16 @@ def test_a_weeks_signature_holds_when_every_step_before_it_is_done_or_confirmed(
     tmp_path: Path, before_close: dict[str, int], answer: str
 ) -> None:
     env = make_environment(tmp_path)
-    week = {"close": "2026-12-01", "walk_open": []}
+    week = {
+        "close": "2026-12-01",
+        "walk_open": [],
+        "close_counts": state_counts(before_close),
+        "close_holds": holds(before_close),
+        "go_live_counts": [],
+    }
     html = env.from_string(
-        '{% import "_macros.html" as m %}'
-        "{{ m.question_three_week(w, counts(c), [], go_live, holds(c)) }}"
-    ).render(w=week, c=before_close, go_live="2027-01-04", counts=state_counts, holds=holds)
+        '{% import "_macros.html" as m %}{{ m.question_three_week(q, go_live) }}'
+    ).render(q=week, go_live="2027-01-04")
     assert holds(before_close) is (answer == "ok")
     assert f'<p class="answer {answer}">Before signature: ' in html
 
