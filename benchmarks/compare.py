@@ -99,19 +99,31 @@ def cold_build(
     return wall, cpu
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def two_revisions(doc: str) -> argparse.ArgumentParser:
+    """The arguments a comparison takes: two revisions, the repository and the as-of day."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("rev_a")
     parser.add_argument("rev_b")
     parser.add_argument("repo", nargs="?", default=str(HERE / "out" / "d1000-r40-s7" / "repo"))
-    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--as-of", default="2026-11-02")
+    return parser
+
+
+def benchmark_repo(path: str) -> Path:
+    """`path` as a git repository, or exit saying how to make the benchmark's."""
+    repo = Path(path).resolve()
+    if not (repo / ".git").exists():
+        sys.exit(f"{repo} is not a git repository: make it with `python benchmarks/run.py`")
+    return repo
+
+
+def main() -> None:
+    parser = two_revisions(__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
-    repo = Path(args.repo).resolve()
-    if not (repo / ".git").exists():
-        sys.exit(f"{repo} is not a git repository: make it with `python benchmarks/run.py`")
+    repo = benchmark_repo(args.repo)
     shm = Path("/dev/shm")
     base = Path(args.out) if args.out else Path(tempfile.mkdtemp(dir=shm if shm.is_dir() else None))
     base.mkdir(parents=True, exist_ok=True)

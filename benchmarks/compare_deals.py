@@ -22,7 +22,6 @@ worker renders the row after the deal, so that both sides do the same work.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import shutil
@@ -76,19 +75,13 @@ def worker(code: str, repo: str, as_of: str, cpu: int) -> None:
 
 
 def main() -> None:
-    from compare import worktree
+    from compare import benchmark_repo, two_revisions, worktree
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("rev_a")
-    parser.add_argument("rev_b")
-    parser.add_argument("repo", nargs="?", default=str(HERE / "out" / "d1000-r40-s7" / "repo"))
+    parser = two_revisions(__doc__)
     parser.add_argument("--deals", type=int, default=400)
     parser.add_argument("--cpu", type=int, default=max(os.sched_getaffinity(0)))
-    parser.add_argument("--as-of", default="2026-11-02")
     args = parser.parse_args()
-    repo = Path(args.repo).resolve()
-    if not (repo / ".git").exists():
-        sys.exit(f"{repo} is not a git repository: make it with `python benchmarks/run.py`")
+    repo = benchmark_repo(args.repo)
     trees = Path(tempfile.mkdtemp(prefix="mapdown-compare-deals-"))
     code = {"A": worktree(args.rev_a, trees / "a"), "B": worktree(args.rev_b, trees / "b")}
     sides = {
