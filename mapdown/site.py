@@ -1218,7 +1218,9 @@ class SiteCodeGenerator(CodeGenerator):
     - `f(…)`: called at once when `f` is a macro or one of HELPERS (none takes a context),
       else `context.call` as Jinja writes it, which first looks for a context, an
       environment or an evaluation context to pass, with attribute look-ups that fail;
-    - `{{ x }}`: markupsafe's C escaping when `x` is a string, else `_output_escape`.
+    - `{{ x }}`: markupsafe's C escaping when `x` is a string; `x` itself when it is already
+      `Markup` (what the helpers and macros return: the page only joins its text); `str(x)`
+      for an int (digits and a sign: nothing to escape); else `_output_escape`.
 
     Each short way names the value it tests with an assignment expression (`_md_v :=`): an
     inner one is evaluated, and done with, before the outer one is assigned.
@@ -1262,13 +1264,16 @@ class SiteCodeGenerator(CodeGenerator):
         if frame.eval_ctx.volatile or not frame.eval_ctx.autoescape or finalize.src is not None:
             super()._output_child_pre(node, frame, finalize)
             return
-        self.write("(_md_escape_str(_md_o) if type(_md_o := ")
+        self.write("(_md_escape_str(_md_o) if (_md_t := type(_md_o := ")
 
     def _output_child_post(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
         if frame.eval_ctx.volatile or not frame.eval_ctx.autoescape or finalize.src is not None:
             super()._output_child_post(node, frame, finalize)
             return
-        self.write(") is str else escape(_md_o))")
+        self.write(
+            ")) is str else _md_o if _md_t is Markup"
+            " else str(_md_o) if _md_t is int else escape(_md_o))"
+        )
 
 
 class SiteTemplate(Template):

@@ -412,7 +412,8 @@ SAME_AS_JINJA = """\
 {%- macro wrap() -%}<div>{{ caller() }}</div>{%- endmacro -%}
 {{ d.title }}|{{ d.nested.inner.leaf }}|{{ d["items"]|length }}|{{ d.items()|list|length }}|
 {{ d.get("title") }}|
-{{ obj.attr }}|{{ obj.upper() }}|{{ d.count }}|{{ n }}|{{ m }}|{{ none }}|
+{{ obj.attr }}|{{ obj.upper() }}|{{ d.count }}|{{ n }}|{{ -n }}|{{ m }}|{{ none }}|
+{{ yes }}|{{ half }}|
 {% for x in d.rows if x.due %}{{ row(x) }}{{ row(x, sep=" / ") }}{{ loop.index }}{% endfor %}
 {% call wrap() %}{{ plural(d.rows|length, "row") }}{% endcall %}
 {{ (d.rows|first).name ~ "<" }}|{{ d.rows|map(attribute="name")|join(",") }}|
@@ -455,10 +456,19 @@ def test_templates_render_as_jinja_renders_them(tmp_path: Path) -> None:
     )
     plain.filters.update(site_env.filters)
     plain.globals.update(site_env.globals)
-    context = {"d": data, "obj": Obj(), "n": 7, "m": Markup("<i>safe</i>"), "none": None}
+    context = {
+        "d": data,
+        "obj": Obj(),
+        "n": 7,
+        "m": Markup("<i>safe</i>"),
+        "none": None,
+        "yes": True,
+        "half": 0.5,
+    }
     ours = site_env.from_string(SAME_AS_JINJA).render(**context)
     assert ours == plain.from_string(SAME_AS_JINJA).render(**context)
     assert "&lt;one&gt;" in ours and "<i>safe</i>" in ours and "3 rows" in ours
+    assert "|7|-7|<i>safe</i>|None|\nTrue|0.5|" in ours
     for bad in ("{{ d.nowhere.deeper }}", "{{ nothing(1) }}", "{{ d.nowhere }}"):
         with pytest.raises(UndefinedError):
             site_env.from_string(bad).render(**context)
