@@ -40,6 +40,7 @@ from jinja2 import (
     StrictUndefined,
     Template,
     TemplateError,
+    TemplateNotFound,
     TemplateSyntaxError,
     nodes,
     select_autoescape,
@@ -1315,6 +1316,21 @@ class SiteEnvironment(Environment):
         return {**self.globals, **(d or {})}
 
 
+def theme_unchanged(env: Environment, names: Iterable[str]) -> bool:
+    """Whether each template of `names` that `env` renders is the theme's own, word for word:
+    none is overridden by the repository's `site_templates/` (or each override is a copy)."""
+    loader = env.loader
+    if not isinstance(loader, ChoiceLoader) or not loader.loaders:
+        return False
+    theme = loader.loaders[-1]  # template_loader puts the theme shipped with mapdown last
+    try:
+        return all(
+            loader.get_source(env, name)[0] == theme.get_source(env, name)[0] for name in names
+        )
+    except TemplateNotFound:
+        return False
+
+
 def make_environment(root: Path) -> Environment:
     env = SiteEnvironment(
         loader=template_loader(root),
@@ -1475,6 +1491,11 @@ class Site:
             },
             "window_days": config.confirmation_window_days,
         }
+        # the weekly pages written by `weekpage` rather than by Jinja: the same bytes, when the
+        # templates they are made from are the theme's own
+        from mapdown import weekpage
+
+        self.python_weeks = theme_unchanged(env, weekpage.THEME_FILES)
         self._previous: Path | None = None  # the site being replaced, set by `render`
         self._old_pages: dict[str, str] = {}
         self._pages: dict[str, str] = {}
@@ -1487,13 +1508,15 @@ class Site:
 
     def page_html(self, path: str, template: str, **context: Any) -> str:
         """The page `path`: its links relative to its folder, its canonical address if any."""
-        canonical = None
-        if self.base_url:
-            canonical = self.base_url + path.removesuffix("index.html")
-        root = "../" * path.count("/")
+        root, canonical = self.where(path)
         return self.render_template(
             template, path, root=root, path=path, canonical=canonical, **context
         )
+
+    def where(self, path: str) -> tuple[str, str | None]:
+        """The page `path`'s way back to the site's root, and its canonical address if any."""
+        canonical = self.base_url + path.removesuffix("index.html") if self.base_url else None
+        return "../" * path.count("/"), canonical
 
     def render_template(self, template: str, what: str, **context: Any) -> str:
         """`template` rendered with the common context; a template's error as MapdownError."""
@@ -1896,20 +1919,7 @@ class Site:
             parts_chart=self.chart("parts_bars", deal["score"]["parts"], id_prefix=f"parts-{did}"),
             data_url="data.json",
         )
-        for i, (w, q2, q3) in enumerate(week_answers(weeks)):
-            self.page(
-                write,
-                f"{base}weeks/{w['week']}.html",
-                "deal_week.html",
-                deal=deal,
-                w=w,
-                steps=steps,
-                groups=group_events(w["events"]),
-                q2=q2,
-                q3=q3,
-                latest=i == len(weeks) - 1,
-                data_url="../data.json",
-            )
+        self.week_pages(write, base, deal, steps)
         self.page(
             write,
             base + "share.html",
@@ -1919,6 +1929,42 @@ class Site:
             ask=deal["ask"],
         )
         write(f"{base}{did}.ics", self.calendar(deal))
+
+    def week_pages(
+        self, write: Writer, base: str, deal: dict[str, Any], steps: dict[str, dict[str, Any]]
+    ) -> None:
+        """The deal's countdown page for each week (under `base`, its folder), by `weekpage`
+        when the theme's templates are the ones in use (the same bytes in about half the
+        time), else by Jinja."""
+        from mapdown import weekpage
+
+        weeks = deal["countdown"]
+        if self.python_weeks:
+            question_two = self.env.get_template("_macros.html").module.question_two  # type: ignore[attr-defined]
+        for i, (w, q2, q3) in enumerate(week_answers(weeks)):
+            path = f"{base}weeks/{w['week']}.html"
+            context = {
+                "deal": deal,
+                "w": w,
+                "steps": steps,
+                "groups": group_events(w["events"]),
+                "q2": q2,
+                "q3": q3,
+                "latest": i == len(weeks) - 1,
+                "data_url": "../data.json",
+            }
+            if self.python_weeks:
+                root, canonical = self.where(path)
+                page = weekpage.week_page(
+                    self.common,
+                    root=root,
+                    canonical=canonical,
+                    question_two=question_two,
+                    **context,
+                )
+                write(path, page)
+            else:
+                self.page(write, path, "deal_week.html", **context)
 
     def calendar(self, deal: dict[str, Any]) -> bytes:
         """The plan as all-day events, one per step, with UIDs that survive every rebuild."""
