@@ -54,7 +54,10 @@ def worker(code: str, repo: str, as_of: str, cpu: int) -> None:
     with batch_gc():
         history = read_history(root, config.deals_dir, config.tz, use_cache=False, worktree=False)
         env = site.make_environment(root)
-        env.loader = jinja2.FileSystemLoader(str(Path(code) / "site_templates"))
+        # the theme of `code`, last in the choice as mapdown's own loader has it
+        env.loader = jinja2.ChoiceLoader(
+            [jinja2.FileSystemLoader(str(Path(code) / "site_templates"))]
+        )
         render = site.Site(env, day, config, None, 2, None)
         parts = list(site.iter_deals(root, config, day, history, 2))
         settle()
