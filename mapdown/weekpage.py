@@ -1,5 +1,5 @@
 """The weekly countdown page written directly in Python: the same bytes as the theme's
-`deal_week.html` (with `base.html` and the `_macros.html` it calls) gives, in about half the
+`deal_week.html` (with `base.html` and the `_macros.html` it calls) gives, in under half the
 time.
 
 A cold build at 1,000 deals renders 44,000 weekly pages, and Jinja's machinery (a generator
@@ -9,7 +9,7 @@ same bytes). The theme stays the reference: `Site` uses this module only when th
 repository overrides none of `THEME_FILES`, and the tests render every weekly page of the
 demo and of deals full of markup both ways and compare them byte for byte, so a change to
 one that is not made to the other fails at once. Question 2 is still the theme's macro,
-rendered once for all the weeks that share its answer.
+rendered once for all the weeks that share its answer. See docs/performance.md.
 
 Every value from the deal is escaped by `_text` as Jinja's autoescape escapes it; the
 helpers shared with the templates (`day`, `change`, `rate`, `state`) return `Markup`.
