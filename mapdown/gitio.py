@@ -113,6 +113,28 @@ LOG_OPTIONS = (
 
 
 SPLIT_FROM = 4096  # first-parent commits from which a whole log is read in two halves at once
+NARROW_FROM = 256  # files outside the deals folder from which the log is narrowed to it
+
+
+def narrowed(repo: git.Repo, rev: str, folder: str) -> bool:
+    """Whether `git log` is narrowed to `folder` by a pathspec (else every commit's whole diff
+    is read, and the changes outside the folder dropped here).
+
+    A pathspec costs git a match of every entry of every tree it diffs: at 1,000 deals × 40
+    revisions, the log took 6.2–8.4 s of git's CPU with `-- deals` and 3.9–4.6 s without.
+    Without one, though, git diffs whatever else a commit changed, so a deals folder inside a
+    larger repository (more files outside it than `NARROW_FROM` and than in it, at `rev`)
+    keeps the pathspec."""
+    if folder in ("", "."):
+        return False
+    try:
+        names = _git(repo, "ls-tree", "-r", "-z", "--name-only", rev).split(b"\0")
+    except MapdownError:
+        return True  # the log itself reports the error
+    prefix = folder.encode("utf-8", "surrogateescape") + b"/"
+    inside = sum(1 for name in names if name.startswith(prefix))
+    outside = sum(1 for name in names if name) - inside
+    return outside > max(inside, NARROW_FROM)
 
 
 def read_log(
@@ -143,6 +165,8 @@ def read_log(
     for the whole walk) takes half the time.
     """
     spans = [[f"{since}..{rev}"]] if since else _halves(repo, rev, split_from)
+    # a few new commits on a cached log: narrowed, without a look at the tree first
+    only = None if since or narrowed(repo, rev, folder) else _inside(folder)
     left = [len(spans)]
     lock = threading.Lock()
 
@@ -152,7 +176,7 @@ def read_log(
             if left[0] == 0 and written is not None:
                 written.set()
 
-    logs = [_LogProcess(repo, span, folder, one_written) for span in spans]
+    logs = [_LogProcess(repo, span, folder, one_written, only) for span in spans]
     entries: list[LogEntry] = []
     try:
         for log in logs:  # the newest commits first
@@ -180,14 +204,31 @@ def _halves(repo: git.Repo, rev: str, split_from: int) -> list[list[str]]:
     return [[rev, f"^{middle}"], [middle]]
 
 
+def _inside(folder: str) -> Callable[[str], bool]:
+    """Whether a path of the repository is inside `folder` (as the pathspec `folder` says)."""
+    if folder in ("", "."):
+        return lambda path: True
+    prefix = folder + "/"
+    return lambda path: path.startswith(prefix)
+
+
 class _LogProcess:
     """One `git log` of a span, its output read by a thread as git writes it (so git never
-    waits on a full pipe), its entries parsed as they are asked for."""
+    waits on a full pipe), its entries parsed as they are asked for. Narrowed to `folder` by
+    a pathspec, or, with `only`, not: then only the changes of paths `only` keeps are kept,
+    and only the commits that have one (as the pathspec would have it)."""
 
     def __init__(
-        self, repo: git.Repo, span: list[str], folder: str, done: Callable[[], None]
+        self,
+        repo: git.Repo,
+        span: list[str],
+        folder: str,
+        done: Callable[[], None],
+        only: Callable[[str], bool] | None = None,
     ) -> None:
-        command = [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", *LOG_OPTIONS, *span, "--", folder]
+        paths = ["--", folder] if only is None else []
+        command = [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", *LOG_OPTIONS, *span, *paths]
+        self.only = only
         self.proc = subprocess.Popen(
             command,
             cwd=repo.working_tree_dir or repo.git_dir,
@@ -208,18 +249,26 @@ class _LogProcess:
 
     def read(self, entries: list[LogEntry], each: Callable[[LogEntry], None] | None) -> None:
         """Its entries, newest first, appended to `entries` (each given to `each` as it is)."""
+        only = self.only
+
+        def add(part: bytes) -> None:
+            entry = _entry(part)
+            if only is not None:
+                entry.changes = [c for c in entry.changes if only(c.path)]
+                if not entry.changes:
+                    return  # a commit that changed nothing in the folder
+            entries.append(entry)
+            if each is not None:
+                each(entry)
+
         pending = b""
         while (chunk := self.chunks.get()) is not None:
             *complete, pending = (pending + chunk).split(b"\x01")
             for part in complete:
                 if part:
-                    entries.append(_entry(part))
-                    if each is not None:
-                        each(entries[-1])
+                    add(part)
         if pending.strip():
-            entries.append(_entry(pending))
-            if each is not None:
-                each(entries[-1])
+            add(pending)
         self.reader.join()
         assert self.proc.stderr is not None
         error = self.proc.stderr.read()

@@ -541,17 +541,21 @@ def test_outside_git_everything_works_with_one_warning(repo: Path, home: Path) -
 # ---------------------------------------------------------------- 6. a renamed file
 
 
+@pytest.mark.parametrize("narrow", [True, False])
 @pytest.mark.parametrize("halves", [1, 2])
 def test_log_finds_the_renames_git_log_m_finds(
-    gitrepo: GitRepo, monkeypatch: pytest.MonkeyPatch, halves: int
+    gitrepo: GitRepo, monkeypatch: pytest.MonkeyPatch, halves: int, narrow: bool
 ) -> None:
     """The log is read without rename detection and the commits that delete and add a file
-    are diffed again with -M: the changes must be those `git log -M` shows, commit by commit.
-    Read in two halves at once (as a long history is), the log is the same."""
+    are diffed again with -M: the changes must be those `git log -M -- deals` shows, commit
+    by commit. Read in two halves at once (as a long history is), the log is the same; and
+    read without the pathspec (the changes outside the folder dropped by mapdown), too."""
+    import mapdown.gitio
     import mapdown.workers
     from mapdown.gitio import LOG_OPTIONS, _entry, _halves, read_log
 
     monkeypatch.setattr(mapdown.workers, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(mapdown.gitio, "narrowed", lambda repo, rev, folder: narrow)
     split_from = 2 if halves == 2 else 10**6
 
     other = BASE.replace("Acme Freight", "Borealis Mining")  # a different deal, not a rename
@@ -564,6 +568,14 @@ def test_log_finds_the_renames_git_log_m_finds(
     gitrepo.rm("deals/bore.md")
     gitrepo.write("deals/zeta.md", "---\ntitle: unrelated\n---\nnothing alike\n" * 3)
     gitrepo.commit("Rename Acme, drop Borealis, add Zeta", "2026-10-08")
+    # changes outside the folder: alone, beside a deal's, and in a folder whose name starts
+    # with the folder's
+    gitrepo.write("README.md", "Our deals\n")
+    gitrepo.write("dealsx/acme.md", BASE)
+    gitrepo.commit("Nothing in deals/", "2026-10-08")
+    gitrepo.write("README.md", "Our deals, edited\n")
+    gitrepo.write("deals/zeta.md", "---\ntitle: unrelated, first edit\n---\n")
+    gitrepo.commit("Zeta and the README", "2026-10-08")
     # a rename made on a branch, merged: diffed against the first parent, at the merge
     gitrepo.branch("tidy")
     gitrepo.mv("deals/acme-freight.md", "deals/acme-freight-eu.md")
@@ -581,7 +593,26 @@ def test_log_finds_the_renames_git_log_m_finds(
     expected = [_entry(part) for part in raw.split(b"\x01") if part.strip()][::-1]
     assert [(e.commit.sha, e.changes) for e in got] == [(e.commit.sha, e.changes) for e in expected]
     statuses = [sorted(c.status for c in e.changes) for e in got]
-    assert statuses == [["A", "A"], ["A", "D", "R"], ["M"], ["R"]]
+    assert statuses == [["A", "A"], ["A", "D", "R"], ["M"], ["M"], ["R"]]
+    assert all(c.path.startswith("deals/") for e in got for c in e.changes)
+
+
+def test_the_log_is_narrowed_to_the_folder_in_a_larger_repository(gitrepo: GitRepo) -> None:
+    """A deals repository's log is read whole (a pathspec costs git more than the few
+    changes outside the folder); a deals folder inside a larger repository keeps it."""
+    from mapdown.gitio import NARROW_FROM, narrowed
+
+    gitrepo.write("deals/acme.md", BASE)
+    gitrepo.write("README.md", "Our deals\n")
+    gitrepo.commit("A deals repository", "2026-10-01")
+    repo = git.Repo(gitrepo.root)
+    assert not narrowed(repo, "HEAD", "deals")
+    assert not narrowed(repo, "HEAD", ".")
+    for i in range(NARROW_FROM + 1):
+        gitrepo.write(f"src/module{i}.py", f"x = {i}\n")
+    gitrepo.commit("A code base beside the deals", "2026-10-02")
+    assert narrowed(repo, "HEAD", "deals")
+    assert not narrowed(repo, "HEAD~1", "deals")
 
 
 def test_renamed_file_keeps_its_history(gitrepo: GitRepo) -> None:
@@ -1129,7 +1160,8 @@ def test_git_is_started_a_constant_number_of_times(
         started = _git_processes(repo, monkeypatch)
         assert sum(1 for argv in started if "log" in argv) == 1, started
         assert sum(1 for argv in started if "cat-file" in argv) == 1, started
-        assert len(started) <= 4, started
+        # rev-parse, rev-list (the halves), ls-tree (whether to narrow the log), log, cat-file
+        assert len(started) <= 5, started
         counts[commits] = len(started)
     assert counts[3] == counts[6] == counts[9]
 
