@@ -29,7 +29,8 @@ def find_root(start: Path) -> Path:
 
 
 def display_path(path: Path, cwd: Path) -> str:
-    """The path as the user should see it: relative to the working folder when inside it."""
+    """The path as the user should see it: relative to the working folder, with `..` when
+    outside it (as editors and shells take a file's path)."""
     absolute = path if path.is_absolute() else cwd / path
     try:
         return os.path.relpath(absolute, cwd)

@@ -580,6 +580,8 @@ def build(
         ws, out, as_of, base_url, no_cache=no_cache, allow_shallow=allow_shallow, jobs=jobs
     )
     shown = display_path(result.out, ws.cwd)
+    if shown.startswith(".."):  # outside the working folder: where it is, not the way there
+        shown = str(result.out.resolve())
     click.echo(
         f"Built {result.pages} pages for {result.deals} deal{'s' * (result.deals != 1)} "
         f"into {shown}: open {Path(shown) / 'index.html'}"

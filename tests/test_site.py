@@ -749,10 +749,14 @@ def test_rebuilds_its_own_folder_and_an_empty_one(fresh_repo: GitRepo, tmp_path:
     assert result.exit_code == 0
     assert not (empty / "stale.html").exists()  # the folder is replaced whole
     assert "pages for 2 deals" in result.output and "index.html" in result.output
+    # a folder outside the working folder is named whole, not by the way there from here
+    assert f"into {empty.resolve()}: open {empty.resolve() / 'index.html'}" in result.output
     # the default: _site/ at the repository root, whatever the working folder
     result = invoke(["build", "--as-of", AS_OF], fresh_repo.root / "deals")
     assert result.exit_code == 0, result.stderr
     assert (fresh_repo.root / "_site" / MARKER).is_file()
+    result = invoke(["build", "--as-of", AS_OF], fresh_repo.root)
+    assert f"into _site: open {Path('_site', 'index.html')}" in result.output
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert leftovers == []
 
