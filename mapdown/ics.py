@@ -11,7 +11,7 @@ writes it as it stands, and fails on a line break in it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 FOLD_AT = 75  # octets: a content line is cut before it reaches this length
 CALENDAR_ORDER = ("VERSION", "PRODID", "CALSCALE", "METHOD")  # then the rest, by name
@@ -37,6 +37,8 @@ def fold(line: str) -> str:
     the character it escapes."""
     if len(line) < FOLD_AT and (line.isascii() or len(line.encode()) < FOLD_AT):
         return line
+    if line.isascii():  # a character is an octet: the same cuts, made by slicing
+        return "\r\n ".join(_ascii_lines(line))
     lines: list[str] = []
     chars: list[str] = []
     size = 0
@@ -55,6 +57,18 @@ def fold(line: str) -> str:
     if chars:
         lines.append("".join(chars))
     return "\r\n ".join(lines)
+
+
+def _ascii_lines(line: str) -> Iterator[str]:
+    """`fold`'s lines of an ASCII line: FOLD_AT - 1 characters each, the last one carried to
+    the next line when it is an escape's backslash or caret."""
+    start, end = 0, FOLD_AT - 1
+    while end < len(line):
+        if end - start > 1 and line[end - 1] in "\\^":
+            end -= 1
+        yield line[start:end]
+        start, end = end, end + FOLD_AT - 1
+    yield line[start:]
 
 
 def date_value(day: dt.date) -> str:
