@@ -150,13 +150,23 @@ class Cache:
         if self._db is not None:
             self._pending[table][key] = _pack(value)
 
-    def put_text(self, table: str, key: str, text: str) -> None:
-        """A value already written as text (JSON, or JSON lines), stored compressed."""
+    def put_text(self, table: str, key: str, text: str | bytes) -> None:
+        """A value already written as text (JSON, or JSON lines; or that text UTF-8 encoded),
+        stored compressed."""
         if self._db is not None:
-            self._pending[table][key] = zlib.compress(text.encode(), 1)
+            data = text if isinstance(text, bytes) else text.encode()
+            self._pending[table][key] = zlib.compress(data, 1)
 
     def get_text(self, table: str, key: str) -> str | None:
         """A value written by `put_text`, or None (none, or damaged)."""
+        data = self.get_bytes(table, key)
+        try:
+            return None if data is None else data.decode()
+        except UnicodeDecodeError:
+            return None
+
+    def get_bytes(self, table: str, key: str) -> bytes | None:
+        """A value written by `put_text`, UTF-8 encoded, or None (none, or damaged)."""
         if self._db is None:
             return None
         data = self._pending[table].get(key) or self._inherited[table].get(key)
@@ -166,10 +176,10 @@ class Cache:
                 if row is None:
                     return None
                 data = row[0]
-            return zlib.decompress(data).decode()
+            return zlib.decompress(data)
         except sqlite3.Error:
             self._db = None
-        except (zlib.error, TypeError, UnicodeDecodeError):
+        except (zlib.error, TypeError):
             pass
         return None
 

@@ -691,7 +691,7 @@ class DealPart:
         id: str,
         slim: dict[str, Any] | None,
         key: str,
-        text: Callable[[], str] | None = None,
+        text: Callable[[], bytes] | None = None,
         item: DealInput | None = None,
         keep: Callable[[DealPart], None] | None = None,
         forget: Callable[[Any], None] | None = None,
@@ -726,7 +726,8 @@ class DealPart:
         return self.item
 
     @functools.cached_property
-    def text(self) -> str:
+    def text(self) -> bytes:
+        """Its data.json: compact JSON, UTF-8 encoded, as the site and the cache keep it."""
         if self._text is None:
             return compact_json(self.data)
         return self._text()
@@ -766,11 +767,11 @@ class DealPart:
         return data
 
 
-def compact_json(data: dict[str, Any]) -> str:
-    """JSON as the site writes it: compact, UTF-8, by orjson (`mapdown.jsontext`). Keys keep
-    their order, so a deal's data read back from its JSON is the data it was written from, in
-    the same order, and its pages are the same whichever the build used."""
-    return jsontext.dumps(data)
+def compact_json(data: dict[str, Any]) -> bytes:
+    """JSON as the site writes it: compact, UTF-8 encoded, by orjson (`mapdown.jsontext`).
+    Keys keep their order, so a deal's data read back from its JSON is the data it was
+    written from, in the same order, and its pages are the same whichever the build used."""
+    return jsontext.dumpb(data)
 
 
 def iter_deals(
@@ -848,8 +849,8 @@ def iter_deals(
     def item_of(path: Path) -> DealInput:
         return by_path.pop(path, None) or gather(root, config, as_of, repo, [path])[0]
 
-    def cached_text(path: Path) -> str:
-        text = cache.get_text("site_deals", keys[path] + TEXT_KEY) if cache is not None else None
+    def cached_text(path: Path) -> bytes:
+        text = cache.get_bytes("site_deals", keys[path] + TEXT_KEY) if cache is not None else None
         if text is not None:
             return text
         return compact_json(deal_data(item_of(path), as_of, config))  # a damaged entry: made again
@@ -1753,7 +1754,7 @@ class Site:
         self.reuse_or_write(write, path, key, lambda: self.page_html(path, template, **context()))
 
     def reuse_or_write(
-        self, write: Writer, path: str, key: str, content: Callable[[], str]
+        self, write: Writer, path: str, key: str, content: Callable[[], str | bytes]
     ) -> None:
         """A file across deals: linked from the previous site when it was made from the same
         `key`, templates, settings and code; else written from `content()`."""
@@ -1771,7 +1772,9 @@ class Site:
             return True
         return False
 
-    def write_all(self, write: Writer, files: Sequence[tuple[str, Callable[[], str]]]) -> None:
+    def write_all(
+        self, write: Writer, files: Sequence[tuple[str, Callable[[], str | bytes]]]
+    ) -> None:
         """Each (path, content) written: shared with forked workers when there are many and
         no linking is going on (a fork must not copy a thread at work)."""
         jobs = min(self.jobs, len(files) // PARALLEL_FILES) if workers.can_fork() else 1
@@ -1792,7 +1795,7 @@ class Site:
         _answers(write, answers)
 
     def _write_share(
-        self, write: Writer, files: Sequence[tuple[str, Callable[[], str]]]
+        self, write: Writer, files: Sequence[tuple[str, Callable[[], str | bytes]]]
     ) -> dict[str, int]:
         before = write.files, write.pages
         for path, content in files:
@@ -2010,7 +2013,7 @@ class Site:
         and the index of the weeks."""
         for w in weeks:
             _valid(WEEK, w["week"], "week")
-        todo: list[tuple[str, Callable[[], str]]] = []  # the weeks whose rows changed
+        todo: list[tuple[str, Callable[[], str | bytes]]] = []  # the weeks whose rows changed
         for i, w in enumerate(weeks):
             around = {
                 "w": w,

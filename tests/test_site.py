@@ -1027,7 +1027,7 @@ def test_a_deals_data_reads_back_from_its_json_as_computed(site_repo: GitRepo) -
             back = json.loads(text)
             assert back == made, item.path
             assert json.dumps(back) == json.dumps(made), item.path  # the keys in their order
-            assert text == json.dumps(made, separators=(",", ":"), ensure_ascii=False)
+            assert text == json.dumps(made, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def test_an_unchanged_deal_is_reused_and_a_changed_one_rebuilt(
