@@ -1211,6 +1211,20 @@ def _output_escape(value: Any) -> str:
     return _escape_inner(str(value))
 
 
+def output_text(value: Any) -> str:
+    """What `{{ value }}` writes into a page, as the site's compiler writes it inline
+    (`SiteCodeGenerator`): a string escaped, `Markup` as it is, an int as its digits, anything
+    else by `_output_escape`. For pages written in Python (`mapdown.weekpage`)."""
+    kind = type(value)
+    if kind is str:
+        return _escape_inner(value)
+    if kind is Markup:
+        return value
+    if kind is int:
+        return str(value)
+    return _output_escape(value)
+
+
 class SiteCodeGenerator(CodeGenerator):
     """Jinja's compiler, writing the three things a page does most as plain Python, with the
     same results as Jinja's own code (the site's snapshot is byte-identical either way):
@@ -1937,37 +1951,42 @@ class Site:
         self, write: Writer, base: str, deal: dict[str, Any], steps: dict[str, dict[str, Any]]
     ) -> None:
         """The deal's countdown page for each week (under `base`, its folder), by `weekpage`
-        when the theme's templates are the ones in use (the same bytes in about half the
+        when the theme's templates are the ones in use (the same bytes in under half the
         time), else by Jinja."""
         from mapdown import weekpage
 
-        weeks = deal["countdown"]
         if self.python_weeks:
             question_two = self.env.get_template("_macros.html").module.question_two  # type: ignore[attr-defined]
-        for i, (w, q2, q3) in enumerate(week_answers(weeks)):
-            path = f"{base}weeks/{w['week']}.html"
-            context = {
-                "deal": deal,
-                "w": w,
-                "steps": steps,
-                "groups": group_events(w["events"]),
-                "q2": q2,
-                "q3": q3,
-                "latest": i == len(weeks) - 1,
-                "data_url": "../data.json",
-            }
-            if self.python_weeks:
+
+            def page(path: str, **context: Any) -> str:
                 root, canonical = self.where(path)
-                page = weekpage.week_page(
+                return weekpage.week_page(
                     self.common,
                     root=root,
                     canonical=canonical,
                     question_two=question_two,
                     **context,
                 )
-                write(path, page)
-            else:
-                self.page(write, path, "deal_week.html", **context)
+        else:
+
+            def page(path: str, **context: Any) -> str:
+                return self.page_html(path, "deal_week.html", **context)
+
+        weeks = deal["countdown"]
+        for i, (w, q2, q3) in enumerate(week_answers(weeks)):
+            path = f"{base}weeks/{w['week']}.html"
+            html = page(
+                path,
+                deal=deal,
+                w=w,
+                steps=steps,
+                groups=group_events(w["events"]),
+                q2=q2,
+                q3=q3,
+                latest=i == len(weeks) - 1,
+                data_url="../data.json",
+            )
+            write(path, html)
 
     def calendar(self, deal: dict[str, Any]) -> bytes:
         """The plan as all-day events, one per step, with UIDs that survive every rebuild."""

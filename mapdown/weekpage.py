@@ -11,16 +11,15 @@ demo and of deals full of markup both ways and compare them byte for byte, so a 
 one that is not made to the other fails at once. Question 2 is still the theme's macro,
 rendered once for all the weeks that share its answer. See docs/performance.md.
 
-Every value from the deal is escaped by `_text` as Jinja's autoescape escapes it; the
-helpers shared with the templates (`day`, `change`, `rate`, `state`) return `Markup`.
+Every value from the deal is written by `_text` (`site.output_text`), as a template's
+`{{ value }}` is; the helpers shared with the templates (`day`, `change`, `rate`, `state`)
+return `Markup`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-
-from markupsafe import Markup, escape
 
 from mapdown.site import (
     STATUS_LABELS,
@@ -35,29 +34,10 @@ from mapdown.site import (
     remember,
     web_url,
 )
-
-try:  # markupsafe's own C escaping, without the Markup object made around each result
-    from markupsafe import _escape_inner
-except ImportError:  # pragma: no cover - an older markupsafe
-
-    def _escape_inner(s: str, /) -> str:
-        return str(escape(s))
-
+from mapdown.site import output_text as _text
 
 # the theme's templates a weekly page is made from: overriding any of them renders it by Jinja
 THEME_FILES = frozenset({"base.html", "_macros.html", "deal_week.html"})
-
-
-def _text(value: Any) -> str:
-    """`value` as `{{ value }}` writes it with autoescape on."""
-    kind = type(value)
-    if kind is str:
-        return _escape_inner(value)
-    if kind is Markup:
-        return value
-    if kind is int:
-        return str(value)
-    return str(escape(value))
 
 
 def _step_name(step_id: Any, steps: Mapping[str, Any]) -> str:
