@@ -126,16 +126,19 @@ def narrowed(repo: git.Repo, rev: str, folder: str) -> bool:
     Without one, though, git diffs whatever else a commit changed, so a deals folder inside a
     larger repository (more files outside it than `NARROW_FROM` and than in it, at `rev`)
     keeps the pathspec."""
-    if folder in ("", "."):
-        return False
     try:
-        names = _git(repo, "ls-tree", "-r", "-z", "--name-only", rev).split(b"\0")
+        listed = _git(repo, "ls-tree", "-r", "-z", "--name-only", rev)
     except MapdownError:
         return True  # the log itself reports the error
-    prefix = folder.encode("utf-8", "surrogateescape") + b"/"
-    inside = sum(1 for name in names if name.startswith(prefix))
-    outside = sum(1 for name in names if name) - inside
-    return outside > max(inside, NARROW_FROM)
+    names = [n for n in listed.decode("utf-8", "surrogateescape").split("\0") if n]
+    inside = sum(1 for name in names if in_folder(name, folder))
+    return len(names) - inside > max(inside, NARROW_FROM)
+
+
+def in_folder(path: str, folder: str) -> bool:
+    """Whether `path` (from the repository's top) is inside `folder`, as the pathspec `folder`
+    has it: `deals/a.md` is inside `deals`, `dealsx/a.md` is not."""
+    return path.startswith(folder) and path[len(folder) : len(folder) + 1] == "/"
 
 
 def read_log(
@@ -168,7 +171,7 @@ def read_log(
     """
     spans = [[f"{since}..{rev}"]] if since else _halves(repo, rev, split_from)
     # a few new commits on a cached log: narrowed, without a look at the tree first
-    only = None if since or narrowed(repo, rev, folder) else _inside(folder)
+    narrow = bool(since) or narrowed(repo, rev, folder)
     left = [len(spans)]
     lock = threading.Lock()
 
@@ -178,7 +181,7 @@ def read_log(
             if left[0] == 0 and written is not None:
                 written.set()
 
-    logs = [_LogProcess(repo, span, folder, one_written, only) for span in spans]
+    logs = [_LogProcess(repo, span, folder, one_written, narrow) for span in spans]
     renames = Renames(repo, folder)
     entries: list[LogEntry] = []
     try:
@@ -208,19 +211,11 @@ def _halves(repo: git.Repo, rev: str, split_from: int) -> list[list[str]]:
     return [[rev, f"^{middle}"], [middle]]
 
 
-def _inside(folder: str) -> Callable[[str], bool]:
-    """Whether a path of the repository is inside `folder` (as the pathspec `folder` says)."""
-    if folder in ("", "."):
-        return lambda path: True
-    prefix = folder + "/"
-    return lambda path: path.startswith(prefix)
-
-
 class _LogProcess:
     """One `git log` of a span, its output read by a thread as git writes it (so git never
     waits on a full pipe), its entries parsed as they are asked for. Narrowed to `folder` by
-    a pathspec, or, with `only`, not: then only the changes of paths `only` keeps are kept,
-    and only the commits that have one (as the pathspec would have it)."""
+    a pathspec, or not: then only the changes inside the folder are kept, and only the
+    commits that have one (as the pathspec would have it)."""
 
     def __init__(
         self,
@@ -228,11 +223,11 @@ class _LogProcess:
         span: list[str],
         folder: str,
         done: Callable[[], None],
-        only: Callable[[str], bool] | None = None,
+        narrow: bool,
     ) -> None:
-        paths = ["--", folder] if only is None else []
+        paths = ["--", folder] if narrow else []
         command = [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", *LOG_OPTIONS, *span, *paths]
-        self.only = only
+        self.folder = None if narrow else folder  # the folder whose changes are kept here
         self.proc = subprocess.Popen(
             command,
             cwd=repo.working_tree_dir or repo.git_dir,
@@ -255,16 +250,16 @@ class _LogProcess:
         self,
         entries: list[LogEntry],
         each: Callable[[LogEntry], None] | None,
-        offer: Callable[[LogEntry], None] = lambda entry: None,
+        offer: Callable[[LogEntry], None],
     ) -> None:
         """Its entries, newest first, appended to `entries` (each given to `offer`, then to
         `each`, as it is)."""
-        only = self.only
+        folder = self.folder
 
         def add(part: bytes) -> None:
             entry = _entry(part)
-            if only is not None:
-                entry.changes = [c for c in entry.changes if only(c.path)]
+            if folder is not None:
+                entry.changes = [c for c in entry.changes if in_folder(c.path, folder)]
                 if not entry.changes:
                     return  # a commit that changed nothing in the folder
             entries.append(entry)
@@ -288,13 +283,20 @@ class _LogProcess:
 
     def stop(self) -> None:
         """Its process ended and waited for (when a read failed, or another half's did)."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self.reader.join()  # at the end of the output, once git is gone
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
+        _end(self.proc, self.reader)
+
+
+def _end(proc: subprocess.Popen[bytes], reader: threading.Thread | None) -> None:
+    """A git process ended (killed if still at work) and waited for, the thread reading its
+    output joined (its output ends once git is gone), and its pipes closed."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    if reader is not None:
+        reader.join()
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
 
 
 class Renames:
@@ -375,16 +377,8 @@ class Renames:
 
     def stop(self) -> None:
         """Its process ended and waited for (when the log failed, or it did)."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        if self.reader is not None:
-            self.reader.join()
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
+        if self.proc is not None:
+            _end(self.proc, self.reader)
 
 
 def _entry(raw: bytes) -> LogEntry:

@@ -50,6 +50,7 @@ from mapdown.gitio import (
     LogEntry,
     blob_hash,
     continues,
+    in_folder,
     is_shallow,
     log_from_json,
     log_to_json,
@@ -794,8 +795,7 @@ def _no_history(path: str) -> DealHistory:
 
 def _is_deal(path: str, folder: str) -> bool:
     return (
-        path.startswith(folder)
-        and path[len(folder) : len(folder) + 1] == "/"
+        in_folder(path, folder)
         and path.endswith(".md")
         and path.rpartition("/")[2].lower() != "readme.md"
     )
