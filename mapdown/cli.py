@@ -573,12 +573,18 @@ def build(
     (a deal with errors exits 1 with the same messages as `check`) leaves the previous site as
     it was. The same repository and --as-of give byte-identical output.
     """
-    from mapdown.check import display_path
+    from mapdown import headstart
 
-    ws = workspace(config_file)
-    result = _build(
-        ws, out, as_of, base_url, no_cache=no_cache, allow_shallow=allow_shallow, jobs=jobs
-    )
+    started = headstart.begin(Path.cwd(), no_cache)  # git walks while the rest is imported
+    try:
+        from mapdown.check import display_path
+
+        ws = workspace(config_file)
+        result = _build(
+            ws, out, as_of, base_url, no_cache=no_cache, allow_shallow=allow_shallow, jobs=jobs
+        )
+    finally:
+        headstart.close(started)
     shown = display_path(result.out, ws.cwd)
     if shown.startswith(".."):  # outside the working folder: where it is, not the way there
         shown = str(result.out.resolve())

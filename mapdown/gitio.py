@@ -19,7 +19,7 @@ from typing import Any
 
 import git
 
-from mapdown import workers
+from mapdown import headstart, workers
 from mapdown.errors import MapdownError
 
 
@@ -201,10 +201,12 @@ def _halves(repo: git.Repo, rev: str, split_from: int) -> list[list[str]]:
     in two halves at once."""
     if workers.usable_cpus() < 2:
         return [[rev]]
-    try:
-        shas = _git(repo, "rev-list", "--first-parent", rev).split()
-    except MapdownError:
-        return [[rev]]  # the log itself reports the error
+    shas = headstart.take(rev)  # the walk `build` began before its imports, if it did
+    if shas is None:
+        try:
+            shas = _git(repo, "rev-list", "--first-parent", rev).split()
+        except MapdownError:
+            return [[rev]]  # the log itself reports the error
     if len(shas) < max(split_from, 2):
         return [[rev]]
     middle = shas[len(shas) // 2].decode()

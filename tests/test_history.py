@@ -597,6 +597,50 @@ def test_log_finds_the_renames_git_log_m_finds(
     assert all(c.path.startswith("deals/") for e in got for c in e.changes)
 
 
+def test_the_walk_begun_before_the_imports_is_the_one_the_halves_are_cut_from(
+    gitrepo: GitRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`build` starts git's walk of the first-parent chain first thing (mapdown.headstart):
+    the log's halves are cut from it without walking again, a walk of another commit is not
+    used, and none is started where the log will come from the cache, or outside a repository."""
+    import mapdown.gitio
+    import mapdown.workers
+    from mapdown import headstart
+
+    monkeypatch.setattr(mapdown.workers, "usable_cpus", lambda: 2)
+    for i in range(4):
+        gitrepo.write("deals/acme.md", BASE.replace("Acme Freight", f"Acme Freight {i}"))
+        gitrepo.commit(f"Edit {i}", f"2026-10-0{i + 1}")
+    head = gitrepo.head()
+    chain = gitrepo.git("rev-list", "--first-parent", "HEAD").split()
+
+    started = headstart.begin(gitrepo.root, no_cache=False)
+    assert started is not None
+    assert headstart.take("0" * 40) is None  # another commit: not used, and taken once
+    assert headstart.take(head) is None
+
+    def no_walk(repo: git.Repo, *args: str, **kw: Any) -> bytes:
+        assert args[0] != "rev-list", "walked again"
+        return real_git(repo, *args, **kw)
+
+    real_git = mapdown.gitio._git
+    monkeypatch.setattr(mapdown.gitio, "_git", no_walk)
+    started = headstart.begin(gitrepo.root / "deals", no_cache=False)  # from a subfolder
+    halves = mapdown.gitio._halves(git.Repo(gitrepo.root), head, 2)
+    assert halves == [[head, f"^{chain[2]}"], [chain[2]]]
+    headstart.close(started)
+
+    (gitrepo.root / ".mapdown-cache").mkdir()
+    assert headstart.begin(gitrepo.root, no_cache=False) is None
+    started = headstart.begin(gitrepo.root, no_cache=True)
+    assert started is not None
+    headstart.close(started)  # not taken: the walk is ended, and no longer offered
+    assert headstart.take(head) is None
+    outside = tmp_path / "not-a-repo"
+    outside.mkdir()
+    assert headstart.begin(outside, no_cache=True) is None
+
+
 def test_the_log_is_narrowed_to_the_folder_in_a_larger_repository(gitrepo: GitRepo) -> None:
     """A deals repository's log is read whole (a pathspec costs git more than the few
     changes outside the folder); a deals folder inside a larger repository keeps it."""
