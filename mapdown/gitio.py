@@ -2,8 +2,9 @@
 
 History is read with exactly two long-lived git processes whatever the size of the repository:
 `git log --first-parent --raw` lists every change to a deal file, and one `git cat-file --batch`
-returns every blob asked of it. Requests to the batch reader are written from a thread while the
-answers are read, so the pipe never waits on a round trip per object.
+returns every blob asked of it. Requests to the batch reader are written whole before their
+answers are read (a long one from a thread), so the pipe never waits on a round trip per
+object, and a build asks for the next deal's versions ahead (`BlobReader.ask`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import queue
 import subprocess
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -439,10 +441,28 @@ def blob_hash(data: bytes) -> str:
 
 
 PIPE_SAFE = 4096  # bytes a pipe holds on any system mapdown runs on (Linux: 4 KiB at least)
+WIDE_PIPE = 1 << 20  # the answers to a request sent ahead: a deal's versions, and room to spare
+
+
+def _widen(pipe: Any) -> bool:
+    """Make the pipe hold WIDE_PIPE bytes (Linux, F_SETPIPE_SZ; at most its pipe-max-size,
+    1 MiB by default); whether it now does."""
+    try:
+        import fcntl
+
+        size = fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, WIDE_PIPE)
+    except (ImportError, AttributeError, OSError, ValueError):
+        return False
+    return bool(size >= WIDE_PIPE)
 
 
 class BlobReader:
-    """One persistent `git cat-file --batch`; `read(shas)` yields (sha, bytes) in order."""
+    """One persistent `git cat-file --batch`; `read(shas)` yields (sha, bytes) for each sha.
+
+    `ask(shas)` sends a request whose answers `read` takes later: git reads and writes those
+    objects while the caller does other work (the next deal's versions, while this one is
+    computed), into a pipe made large enough to hold them, so neither side waits on the other
+    object by object."""
 
     def __init__(self, repo: git.Repo) -> None:
         self._proc = subprocess.Popen(
@@ -451,6 +471,22 @@ class BlobReader:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
+        self._asked: deque[str] = deque()  # sent by `ask`, answers not read yet, in order
+        self._ready: dict[str, bytes | None] = {}  # answers read, not yet taken by `read`
+        self._roomy = _widen(self._proc.stdout)
+
+    def ask(self, shas: Iterable[str]) -> bool:
+        """Send a request for these blobs now, to be read by a later `read`; False (nothing
+        sent) when the request would not fit in the pipe at once or answers might not."""
+        wanted = list(dict.fromkeys(shas))
+        request = "".join(f"{sha}\n" for sha in wanted).encode()
+        if not wanted or len(request) > PIPE_SAFE or not self._roomy:
+            return False
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(request)
+        self._proc.stdin.flush()
+        self._asked.extend(wanted)
+        return True
 
     def read(self, shas: Iterable[str]) -> Iterator[tuple[str, bytes | None]]:
         wanted = list(shas)
@@ -458,6 +494,29 @@ class BlobReader:
             return
         proc = self._proc
         assert proc.stdin is not None and proc.stdout is not None
+        if self._asked:
+            wanted_set = set(wanted)
+            # the answers asked for ahead, read up to the last one wanted now
+            while self._asked and not wanted_set.isdisjoint(self._asked):
+                sha = self._asked.popleft()
+                self._ready[sha] = self._answer()
+            rest = [sha for sha in wanted if sha not in self._ready]
+            if rest:  # asked now: the answers still pending come first
+                while self._asked:
+                    sha = self._asked.popleft()
+                    self._ready[sha] = self._answer()
+            for sha in wanted:
+                if sha in self._ready:
+                    yield sha, self._ready.pop(sha)
+            wanted = rest
+            if not wanted:
+                return
+        elif self._ready:
+            for sha in [s for s in wanted if s in self._ready]:
+                yield sha, self._ready.pop(sha)
+            wanted = [s for s in wanted if s not in self._ready]
+            if not wanted:
+                return
 
         request = "".join(f"{sha}\n" for sha in wanted).encode()
 
@@ -474,17 +533,21 @@ class BlobReader:
             writer.start()
         else:
             feed()
-        out = proc.stdout
         for sha in wanted:
-            header = out.readline().split()
-            if len(header) < 3 or header[1] != b"blob":
-                yield sha, None  # missing (a shallow clone) or not a blob
-                continue
-            data = out.read(int(header[2]))
-            out.read(1)  # the newline after each object
-            yield sha, data
+            yield sha, self._answer()
         if writer is not None:
             writer.join()
+
+    def _answer(self) -> bytes | None:
+        """The next object git writes: a blob's bytes, or None (missing, or not a blob)."""
+        out = self._proc.stdout
+        assert out is not None
+        header = out.readline().split()
+        if len(header) < 3:
+            return None  # missing (a shallow clone)
+        data = out.read(int(header[2]))
+        out.read(1)  # the newline after each object
+        return data if header[1] == b"blob" else None
 
     def close(self) -> None:
         if self._proc.stdin:

@@ -575,6 +575,18 @@ class BlobStore:
             found[blob] = parsed[blob] = data
         return found
 
+    def ask(self, blobs: Sequence[str], group: str | None = None) -> None:
+        """Have git start on those of these versions that `get_many` would read from it, to
+        be read there later (another deal is worked on meanwhile)."""
+        missing = [b for b in blobs if b not in self._parsed and b not in self._texts]
+        if missing and group is not None and self._cache.enabled:
+            lines = self._group(group)
+            missing = [b for b in missing if b not in lines]
+        if missing and self._repo is not None:
+            if self._reader is None:
+                self._reader = BlobReader(self._repo)
+            self._reader.ask(missing)
+
     def get(self, blob: str, group: str | None = None) -> dict[str, Any]:
         return self.get_many([blob], group)[blob]
 
@@ -709,6 +721,16 @@ class RepoHistory:
         deal by deal: kept, every version of every deal would stay for the whole run)."""
         if self._store is not None:
             self._store.forget(s.blob for s in history.states)
+
+    def prefetch(self, path: str) -> None:
+        """Have git start reading the versions of the deal at `path` (repository-relative) that
+        its timeline will need, while something else is done; nothing if it is cached."""
+        if self._store is None or path not in self._versions:
+            return
+        if self.cache is not None and self.cache.has_many("timelines", [self.deals.key(path)]):
+            return
+        blobs = [blob for _, _, blob in self._versions[path] if blob is not None]
+        self._store.ask(sorted(set(blobs)), self._groups[path])
 
     def map_deals(
         self, paths: Sequence[str], work: Callable[[str], Any], min_fork: int | None = None

@@ -698,6 +698,7 @@ class DealPart:
         rows: Any = None,
         compute: Callable[[DealInput], dict[str, Any]] | None = None,
         make_item: Callable[[], DealInput] | None = None,
+        prefetch: Callable[[], None] | None = None,
     ) -> None:
         self.id = id
         self._slim = slim
@@ -707,6 +708,7 @@ class DealPart:
         self._compute = compute
         self.item = item
         self._make_item = make_item  # checks the deal and reads its history, when it is computed
+        self.prefetch = prefetch  # has git start reading its history's versions
         self.keep = keep
         self.forget = forget  # lets go of a deal history's parsed versions
         self.row_html: dict[str, str] | None = None  # its dashboard row, once rendered
@@ -872,8 +874,16 @@ def iter_deals(
         if lazy:  # checked, its history read and its data computed by whichever process takes it
             did = _valid(SLUG, path.name.removesuffix(".md"), "deal id")
             make = functools.partial(item_of, path)
+            ahead = functools.partial(history.prefetch, tracked[path]) if path in tracked else None
             yield DealPart(
-                did, None, keys[path], keep=keep, forget=forget, compute=compute, make_item=make
+                did,
+                None,
+                keys[path],
+                keep=keep,
+                forget=forget,
+                compute=compute,
+                make_item=make,
+                prefetch=ahead,
             )
             continue
         item = item_of(path)
@@ -929,6 +939,19 @@ class Claims:
                 return None
             self._next.value = i + 1
         return i
+
+    def ahead(self, batch: Sequence[DealPart]) -> Iterator[int]:
+        """The deals this process takes, each claimed one deal ahead of its turn so that git
+        reads its versions (`DealPart.prefetch`) while the one before it is worked on."""
+        i = self()
+        if i is not None and batch[i].prefetch is not None:
+            batch[i].prefetch()
+        while i is not None:
+            j = self()
+            if j is not None and batch[j].prefetch is not None:
+                batch[j].prefetch()
+            yield i
+            i = j
 
     @contextmanager
     def stopping(self) -> Iterator[None]:
@@ -1678,7 +1701,7 @@ class Site:
             tick.forked()
             answers = []
             try:
-                while (i := claim()) is not None:
+                for i in claim.ahead(batch):
                     part = batch[i]
                     with claim.stopping():
                         self._render_deal(write, part, preloaded.get(part.id, ()))
@@ -1720,7 +1743,7 @@ class Site:
             self.in_child()
         files, pages = write.files, write.pages
         done = []
-        while (i := claim()) is not None:
+        for i in claim.ahead(batch):
             part = batch[i]
             if part.item is not None and part.item.history is not None:
                 part.item.history.loader = None  # everything it needs was read before the fork

@@ -1351,3 +1351,55 @@ def test_the_blob_reader_gives_every_blob_in_order(gitrepo: GitRepo, count: int)
     expected = [f"blob {i}\n".encode() * (i % 7 + 1) for i in range(count)]
     assert got == [*zip(wanted[:-1], expected, strict=True), ("0" * 40, None)]
     assert again == got[:2]
+
+
+def test_blobs_asked_for_ahead_are_read_in_turn(gitrepo: GitRepo) -> None:
+    """`ask` sends a request whose answers a later `read` takes: read in any order, mixed with
+    requests not asked ahead, with a missing object and one that is not a blob, every answer
+    goes to its own blob and the reader stays in step with git."""
+    from mapdown.gitio import BlobReader
+
+    for i in range(6):
+        gitrepo.write(f"notes/{i}.txt", f"blob {i}\n" * (i + 1))
+    gitrepo.commit("Blobs", "2026-10-01")
+    listed = gitrepo.git("ls-tree", "-r", "HEAD", "notes").splitlines()
+    blob = [line.split()[2] for line in sorted(listed, key=lambda line: line.split()[3])]
+    text = [f"blob {i}\n".encode() * (i + 1) for i in range(6)]
+    tree = gitrepo.git("rev-parse", "HEAD^{tree}").strip()
+    missing = "0" * 40
+    with BlobReader(git.Repo(gitrepo.root)) as reader:
+        assert reader.ask([blob[0], blob[1], tree])
+        assert reader.ask([blob[2], missing])
+        assert dict(reader.read([blob[1]])) == {blob[1]: text[1]}  # past blob 0, kept
+        assert dict(reader.read([blob[0], tree])) == {blob[0]: text[0], tree: None}
+        # not asked ahead: the answers still waiting come first, then this request's
+        assert dict(reader.read([blob[3], blob[2]])) == {blob[3]: text[3], blob[2]: text[2]}
+        assert dict(reader.read([missing, blob[4]])) == {missing: None, blob[4]: text[4]}
+        assert list(reader.read([blob[5]])) == [(blob[5], text[5])]
+        assert not reader._asked and not reader._ready
+
+
+def test_a_deals_versions_asked_for_ahead_are_those_its_timeline_reads(
+    gitrepo: GitRepo,
+) -> None:
+    """A build asks git for the next deal's versions while it works on one
+    (`RepoHistory.prefetch`); its timeline then reads them and nothing is left waiting. A deal
+    whose timeline is cached asks for nothing."""
+    from mapdown.history import read_history
+
+    for i, due in enumerate(("2026-11-13", "2026-11-17", "2026-11-20")):
+        gitrepo.write("deals/acme.md", BASE.replace("due: 2026-11-13", f"due: {due}"))
+        gitrepo.commit(f"Acme {i}", f"2026-10-0{i + 1}")
+    utc = zoneinfo.ZoneInfo("UTC")
+    with read_history(gitrepo.root, "deals", utc, use_cache=False) as plain:
+        expected = plain.deals["deals/acme.md"].events
+    with read_history(gitrepo.root, "deals", utc, worktree=False) as repo:
+        repo.prefetch("deals/acme.md")
+        reader = repo._store._reader  # type: ignore[union-attr]
+        assert reader is not None and len(reader._asked) == 3
+        assert repo.deals["deals/acme.md"].events == expected
+        assert not reader._asked and not reader._ready
+    with read_history(gitrepo.root, "deals", utc, worktree=False) as repo:  # now cached
+        repo.prefetch("deals/acme.md")
+        assert repo._store._reader is None  # type: ignore[union-attr]
+        assert repo.deals["deals/acme.md"].events == expected

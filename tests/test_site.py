@@ -1209,6 +1209,23 @@ def test_claims_hand_each_deal_to_one_process() -> None:
     assert claim() is None
 
 
+def test_claims_ahead_has_git_start_on_the_next_deal_before_this_one_is_worked_on() -> None:
+    from types import SimpleNamespace
+
+    from mapdown.site import Claims
+
+    seen: list[str] = []
+    batch = [
+        SimpleNamespace(prefetch=None if i == 2 else (lambda i=i: seen.append(f"ask {i}")))
+        for i in range(4)
+    ]
+    claim = Claims(len(batch))
+    for i in claim.ahead(batch):  # type: ignore[arg-type]
+        seen.append(f"work {i}")
+    assert seen == ["ask 0", "ask 1", "work 0", "work 1", "ask 3", "work 2", "work 3"]
+    assert claim() is None
+
+
 def test_progress_counts_this_process_and_its_workers() -> None:
     from mapdown import workers
     from mapdown.site import Progress
