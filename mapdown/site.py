@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -1107,6 +1107,12 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
+def kind_count(events: Iterable[Mapping[str, Any]], kind: str) -> int:
+    """How many of `events` are of `kind` (a week's slips, on each row of a deal's weeks: the
+    filters `selectattr(…)|list|length` took a sixth of the deal page's time)."""
+    return sum(1 for e in events if e["kind"] == kind)
+
+
 def web_url(text: Any) -> bool:
     """Only plain http(s) addresses become links; anything else is shown as text."""
     return isinstance(text, str) and WEB_URL.fullmatch(text.strip()) is not None
@@ -1212,6 +1218,7 @@ HELPERS: dict[str, Callable[..., Any]] = {  # the pages' own functions: plain, n
     "change": html_change,
     "rate": html_rate,
     "plural": plural,
+    "kind_count": kind_count,
     "web_url": web_url,
     "remember": remember,
 }
