@@ -494,29 +494,23 @@ class BlobReader:
             return
         proc = self._proc
         assert proc.stdin is not None and proc.stdout is not None
-        if self._asked:
+        if self._asked:  # answers asked for ahead: read up to the last one wanted now
             wanted_set = set(wanted)
-            # the answers asked for ahead, read up to the last one wanted now
-            while self._asked and not wanted_set.isdisjoint(self._asked):
+            last = max((i for i, sha in enumerate(self._asked) if sha in wanted_set), default=-1)
+            for _ in range(last + 1):
                 sha = self._asked.popleft()
                 self._ready[sha] = self._answer()
+        if self._ready:
             rest = [sha for sha in wanted if sha not in self._ready]
-            if rest:  # asked now: the answers still pending come first
-                while self._asked:
-                    sha = self._asked.popleft()
-                    self._ready[sha] = self._answer()
             for sha in wanted:
                 if sha in self._ready:
                     yield sha, self._ready.pop(sha)
             wanted = rest
             if not wanted:
                 return
-        elif self._ready:
-            for sha in [s for s in wanted if s in self._ready]:
-                yield sha, self._ready.pop(sha)
-            wanted = [s for s in wanted if s not in self._ready]
-            if not wanted:
-                return
+        while self._asked:  # a request made now: the answers still waiting come first
+            sha = self._asked.popleft()
+            self._ready[sha] = self._answer()
 
         request = "".join(f"{sha}\n" for sha in wanted).encode()
 
