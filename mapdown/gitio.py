@@ -75,11 +75,31 @@ def resolve(repo: git.Repo, rev: str) -> str | None:
         return None
 
 
+def _argv(args: Iterable[str]) -> list[str]:
+    """The command line of `git args`, with the git GitPython is set to run."""
+    return [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", *args]
+
+
+def _top(repo: git.Repo) -> str:
+    """Where git runs for `repo`: its working tree, or its git folder when it has none."""
+    return str(repo.working_tree_dir or repo.git_dir)
+
+
+def _spawn(
+    repo: git.Repo, args: Iterable[str], stdin: int | None = None, stderr: int | None = None
+) -> subprocess.Popen[bytes]:
+    """`git args` started in `repo`, its output on a pipe (and its input, its errors: given
+    as for `subprocess.Popen`)."""
+    return subprocess.Popen(
+        _argv(args), cwd=_top(repo), stdin=stdin, stdout=subprocess.PIPE, stderr=stderr
+    )
+
+
 def _git(repo: git.Repo, *args: str, feed: bytes | None = None) -> bytes:
     """git's output for `args` (with `feed` on its input), or MapdownError with its message."""
     done = subprocess.run(
-        [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", *args],
-        cwd=repo.working_tree_dir or repo.git_dir,
+        _argv(args),
+        cwd=_top(repo),
         input=feed,
         capture_output=True,
         check=False,
@@ -230,14 +250,8 @@ class _LogProcess:
         narrow: bool,
     ) -> None:
         paths = ["--", folder] if narrow else []
-        command = [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", *LOG_OPTIONS, *span, *paths]
         self.folder = None if narrow else folder  # the folder whose changes are kept here
-        self.proc = subprocess.Popen(
-            command,
-            cwd=repo.working_tree_dir or repo.git_dir,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        self.proc = _spawn(repo, [*LOG_OPTIONS, *span, *paths], stderr=subprocess.PIPE)
         self.chunks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self.reader = threading.Thread(target=self._pump, args=(done,), daemon=True)
         self.reader.start()
@@ -332,12 +346,8 @@ class Renames:
 
     def _start(self) -> None:
         diff = ("diff-tree", "--stdin", "-z", "-r", "--raw", "--no-abbrev", "-M", "--")
-        self.proc = subprocess.Popen(
-            [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", *diff, self.folder],
-            cwd=self.repo.working_tree_dir or self.repo.git_dir,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+        self.proc = _spawn(
+            self.repo, [*diff, self.folder], stdin=subprocess.PIPE, stderr=subprocess.PIPE
         )
         stdout = self.proc.stdout
         assert stdout is not None
@@ -465,12 +475,7 @@ class BlobReader:
     object by object."""
 
     def __init__(self, repo: git.Repo) -> None:
-        self._proc = subprocess.Popen(
-            [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", "cat-file", "--batch"],
-            cwd=repo.working_tree_dir or repo.git_dir,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
+        self._proc = _spawn(repo, ["cat-file", "--batch"], stdin=subprocess.PIPE)
         self._asked: deque[str] = deque()  # sent by `ask`, answers not read yet, in order
         self._ready: dict[str, bytes | None] = {}  # answers read, not yet taken by `read`
         self._roomy = _widen(self._proc.stdout)
