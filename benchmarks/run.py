@@ -79,10 +79,9 @@ FLOOR = '''\
 
 One `git log` pass with mapdown's options (no pathspec, as mapdown reads a deals repository:
 the changes outside the folder are passed over here); every deal blob it names is sent at
-once to one
-`git cat-file --batch` (so git walks the history while blobs are read); each blob's front
-matter is loaded with libyaml (yaml.CSafeLoader, given str: faster than bytes). With
---no-yaml, only git's part. Prints what it read as JSON.
+once to one `git cat-file --batch` (so git walks the history while blobs are read); each
+blob's front matter is loaded with libyaml (yaml.CSafeLoader, given str: faster than
+bytes). With --no-yaml, only git's part. Prints what it read as JSON.
 
     python floor.py [FOLDER] [--no-yaml]
 """
