@@ -9,10 +9,13 @@ from dataclasses import dataclass
 
 import click
 
+from mapdown.records import quick_init
+
 SEVERITIES = ("error", "warning")
 GITHUB_CAP = 10  # GitHub shows at most 10 annotations of each kind per step
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Pos:
     """A 1-based line and column in a file; `end_col` (exclusive) when the span is on one line."""
@@ -22,6 +25,7 @@ class Pos:
     end_col: int | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     path: str

@@ -23,8 +23,10 @@ import git
 
 from mapdown import headstart, workers
 from mapdown.errors import MapdownError
+from mapdown.records import quick_init
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Commit:
     sha: str
@@ -33,6 +35,7 @@ class Commit:
     subject: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Change:
     """One raw diff entry: a deal file added, modified, deleted or renamed in a commit."""

@@ -60,6 +60,7 @@ from mapdown.gitio import (
 )
 from mapdown.model import Deal, Milestone
 from mapdown.parse import QuickParseError, deal_from_data, plain_data, quick_data
+from mapdown.records import quick_init
 from mapdown.rules import recorded_confirmation
 
 TIMELINE_VERSION = 1  # bump when the events or tracks computed from the same versions change
@@ -72,6 +73,7 @@ SHALLOW_HELP = (
 )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class State:
     """One version of a deal file."""
@@ -91,6 +93,7 @@ class State:
         return self.commit[:7] if self.commit else "working tree"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Event:
     """Something that happened to a step (or to the deal, with `milestone` None).
@@ -178,6 +181,7 @@ _VALUE_KINDS = {
 }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class StepTrack:
     """Since when a step's dates and its confirmation stand (indexes of states)."""

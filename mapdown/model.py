@@ -11,6 +11,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from mapdown.records import quick_init
 from mapdown.spec import Date, Field, ListOf, Record, Text
 
 TRACKS = ("technical", "business", "paper")
@@ -127,6 +128,7 @@ DEAL = Record(
 )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Person:
     name: str
@@ -160,6 +162,7 @@ def _norm_role(role: str) -> str:
     return " ".join(role.lower().replace("-", " ").replace("_", " ").split())
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Milestone:
     index: int  # position in the file's list, for locating it
@@ -188,6 +191,7 @@ class Milestone:
         return (("start", self.start), ("due", self.due))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Review:
     date: dt.date
@@ -195,6 +199,7 @@ class Review:
     note: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True)  # no slots: `_people` below is computed once and kept
 class Deal:
     id: str

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from mapdown.model import Deal, Milestone
+from mapdown.records import quick_init
 from mapdown.rules import recorded_confirmation
 
 
+@quick_init
 @dataclass(frozen=True)
 class PlanStep:
     """What the backward pass needs of a step."""
@@ -98,6 +100,7 @@ class _BackwardPass:
 STATES = ("done", "done-without-evidence", "late", "voided", "confirmed", "unconfirmed")
 
 
+@quick_init
 @dataclass(frozen=True)
 class WalkStep:
     """One step of the walk back from go-live: what must be true by when, and is it."""

@@ -17,6 +17,7 @@ from typing import Any
 from mapdown.config import Config, InternalStep
 from mapdown.dates import quarter_end
 from mapdown.model import TRACKS, Deal, Milestone, role_matches
+from mapdown.records import quick_init
 from mapdown.spec import Located, Path_
 
 
@@ -83,6 +84,7 @@ def find_rule(text: str) -> Rule | None:
 # ---------------------------------------------------------------- the findings
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Finding:
     code: str

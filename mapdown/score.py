@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from mapdown.config import SCORE_PARTS, Config
 from mapdown.history import coverage
 from mapdown.model import Deal, Milestone
+from mapdown.records import quick_init
 from mapdown.rules import (
     RULES,
     Context,
@@ -61,6 +62,7 @@ WORST_ORDER = (
 )
 
 
+@quick_init
 @dataclass(frozen=True)
 class WindowDate:
     milestone: str
