@@ -23,12 +23,12 @@ from typing import Any
 
 from mapdown.site import (
     STATUS_LABELS,
-    fmt_day,
-    fmt_pct,
-    fmt_signed,
     html_change,
     html_day,
+    html_day_text,
+    html_pct,
     html_rate,
+    html_signed,
     html_state,
     plural,
     remember,
@@ -49,7 +49,7 @@ def _pair(pair: Any) -> str:
     """Who confirmed, and where the writing is (the `pair` macro)."""
     if not pair:
         return "nobody"
-    where = f": “{_text(pair[1])}”" if pair[1] else ""
+    where = f": &ldquo;{_text(pair[1])}&rdquo;" if pair[1] else ""
     return _text(pair[0]) + where
 
 
@@ -64,11 +64,11 @@ def event(e: Mapping[str, Any], steps: Mapping[str, Any]) -> str:
     kind = e["kind"]
     key, before, after = e["key"], e["from"], e["to"]
     if kind == "slipped":
-        what = f"{_text(key)} moved later, {html_day(before)} → {html_day(after)}"
-        what += f" ({_text(fmt_signed(e['days']))} days)"
+        what = f"{_text(key)} moved later, {html_day(before)} &rarr; {html_day(after)}"
+        what += f" ({html_signed(e['days'])} days)"
     elif kind == "pulled-in":
-        what = f"{_text(key)} pulled in, {html_day(before)} → {html_day(after)}"
-        what += f" ({_text(fmt_signed(e['days']))} days)"
+        what = f"{_text(key)} pulled in, {html_day(before)} &rarr; {html_day(after)}"
+        what += f" ({html_signed(e['days'])} days)"
     elif kind == "date-set":
         what = f"{_text(key)} set to {html_day(after)}"
     elif kind == "confirmed":
@@ -77,7 +77,7 @@ def event(e: Mapping[str, Any], steps: Mapping[str, Any]) -> str:
         what = f"confirmed again by {_pair(after)}"
     elif kind == "confirmation-voided":
         what = (
-            f"confirmation voided: {_text(key)} moved {html_day(before)} → {html_day(after)}"
+            f"confirmation voided: {_text(key)} moved {html_day(before)} &rarr; {html_day(after)}"
             " after it was confirmed, and nobody confirmed the new date"
         )
     elif kind == "confirmation-removed":
@@ -91,17 +91,18 @@ def event(e: Mapping[str, Any], steps: Mapping[str, Any]) -> str:
     elif kind == "removed":
         what = "removed from the plan"
     elif kind == "owner-changed":
-        what = f"owner {_text(before)} → {_text(after)}"
+        what = f"owner {_text(before)} &rarr; {_text(after)}"
     elif kind == "status":
         old, new = STATUS_LABELS.get(before, before), STATUS_LABELS.get(after, after)
-        what = f"{_text(old)} → {_text(new)}"
+        what = f"{_text(old)} &rarr; {_text(new)}"
     else:
         what = _text(kind)
     who = f" by {_text(e['author'])}" if e["author"] else ""
     if e["commit"]:
-        who += f" · <code>{_text(e['commit'][:7])}</code>"
+        who += f" &middot; <code>{_text(e['commit'][:7])}</code>"
     name = _step_name(e["milestone"], steps)
-    return f'<strong>{name}</strong>: {what} <span class="who">· {html_day(e["day"])}{who}</span>'
+    when = html_day(e["day"])
+    return f'<strong>{name}</strong>: {what} <span class="who">&middot; {when}{who}</span>'
 
 
 def unconfirmed_list(items: Sequence[Mapping[str, Any]], steps: Mapping[str, Any]) -> str:
@@ -126,7 +127,7 @@ def walk_open_row(s: Mapping[str, Any], close: Any) -> str:
     """A step not yet true, in question 3's table (the `walk_open_row` macro)."""
     late = s["days_to_spare"] < 0
     tag = ' <span class="track-tag">before signature</span>' if s["before_close"] and close else ""
-    spare = f" <strong>({_text(fmt_signed(s['days_to_spare'], ' d'))})</strong>" if late else ""
+    spare = f" <strong>({html_signed(s['days_to_spare'], ' d')})</strong>" if late else ""
     return (
         f'<tr class="{"critical" if late else ""}">\n'
         f"      <td>{_text(s['step'])}{tag}</td>\n"
@@ -154,16 +155,16 @@ def question_three_week(q: Mapping[str, Any], go_live: Any) -> str:
     out = ['<section class="question" aria-labelledby="q3">\n']
     out.append('  <h3 id="q3"><span class="qn">3</span> ')
     if close:
-        out.append(f"If signature is on {_text(fmt_day(close))}, what must be true before it")
-        out.append(" — and is it?</h3>\n")
+        out.append(f"If signature is on {html_day_text(close)}, what must be true before it")
+        out.append(" &mdash; and is it?</h3>\n")
         before = _counts(q["close_counts"]) if q["close_counts"] else "no step is due by then"
         holds = "ok" if q["close_holds"] else "warn"
         out.append(f'  <p class="answer {holds}">Before signature: {before}.</p>\n')
     else:
-        out.append("Walking back from go-live, what must be true by when — and is it?</h3>\n")
+        out.append("Walking back from go-live, what must be true by when &mdash; and is it?</h3>\n")
     rest = _counts(q["go_live_counts"]) if q["go_live_counts"] else "no further step"
     then = "Then before" if close else "Before"
-    out.append(f'  <p class="answer">{then} go-live on {_text(fmt_day(go_live))}: {rest}.</p>\n')
+    out.append(f'  <p class="answer">{then} go-live on {html_day_text(go_live)}: {rest}.</p>\n')
     if q["walk_open"]:
         out.append(WALK_HEAD)
         for s in q["walk_open"]:
@@ -182,7 +183,7 @@ def _head(site: Mapping[str, Any], title: str, root: str, canonical: str | None)
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{title} · {_text(site['title'])}</title>\n{link}"
+        f"<title>{title} &middot; {_text(site['title'])}</title>\n{link}"
         f'<link rel="stylesheet" href="{root}style.css">\n'
         f'<link rel="icon" href="{root}favicon.svg" type="image/svg+xml">\n'
         f'<meta name="generator" content="{_text(site["generator"])}"></head>\n'
@@ -194,7 +195,7 @@ def _head(site: Mapping[str, Any], title: str, root: str, canonical: str | None)
         f'      <a href="{root}weeks/index.html">Weekly reviews</a>\n'
         f'      <a href="{root}rules/index.html">Rules</a>\n    </nav>\n'
         f'    <p class="as-of">As of <time datetime="{_text(site["as_of"])}">'
-        f"{_text(fmt_day(site['as_of']))}</time></p>\n  </div>\n</header>\n"
+        f"{html_day_text(site['as_of'])}</time></p>\n  </div>\n</header>\n"
         '<main id="main" class="wrap">\n'
     )
 
@@ -205,7 +206,7 @@ def _foot(site: Mapping[str, Any], data_url: str) -> str:
         '</main>\n<footer class="site-footer">\n  <div class="wrap">\n'
         f"    Built by {_text(site['generator'])} from the deal files and their git history,"
         " as of\n"
-        f'    <time datetime="{_text(site["as_of"])}">{_text(fmt_day(site["as_of"]))}</time>.\n'
+        f'    <time datetime="{_text(site["as_of"])}">{html_day_text(site["as_of"])}</time>.\n'
         f'    Everything on this page is also in <a href="{_text(data_url)}">this deal\'s'
         " data.json</a>.\n  </div>\n</footer>\n</body>\n</html>\n"
     )
@@ -223,12 +224,12 @@ def _tminus(w: Mapping[str, Any]) -> str:
 def _week_nav(w: Mapping[str, Any], root: str, week: str) -> str:
     before, after = w["previous"], w["next"]
     prev = (
-        f'<a href="{_text(before)}.html" rel="prev">← {_text(before)}</a>'
+        f'<a href="{_text(before)}.html" rel="prev">&larr; {_text(before)}</a>'
         if before
         else '<span class="muted">first week</span>'
     )
     nxt = (
-        f'<a href="{_text(after)}.html" rel="next">{_text(after)} →</a>'
+        f'<a href="{_text(after)}.html" rel="next">{_text(after)} &rarr;</a>'
         if after
         else '<span class="muted">latest week</span>'
     )
@@ -316,9 +317,11 @@ def _question_one(w: Mapping[str, Any], window: str) -> str:
     rate = w["confirmation_rate"]
     if rate is None:
         return f'    <p class="answer warn">Nothing was planned in the next {window} days.</p>\n'
-    rest = " The rest are listed under “Where to work this week”." if w["unconfirmed"] else ""
+    rest = ""
+    if w["unconfirmed"]:
+        rest = " The rest are listed under &ldquo;Where to work this week&rdquo;."
     return (
-        f'    <p class="answer {"ok" if rate == 100 else "warn"}"><strong>{_text(fmt_pct(rate))}'
+        f'    <p class="answer {"ok" if rate == 100 else "warn"}"><strong>{html_pct(rate)}'
         f"</strong>: {_text(w['confirmed_dates'])} of {_text(plural(w['window_dates'], 'date'))}"
         f" ({html_change(w['rate_change'], ' pts')} from last week).{rest}</p>\n"
     )
@@ -353,10 +356,11 @@ def week_page(
         (
             _head(site, f"{title}, {week}", root, canonical),
             f'<nav class="crumbs" aria-label="Breadcrumb"><a href="{root}index.html">Dashboard'
-            f'</a> › <a href="../index.html">{title}</a> › <span aria-current="page">{week}'
+            f'</a> &rsaquo; <a href="../index.html">{title}</a> &rsaquo; '
+            f'<span aria-current="page">{week}'
             '</span></nav>\n<header class="deal-head">\n',
-            f'  <p class="kicker">{title} · {_text(deal["customer"])} · week {week},'
-            f" {html_day(w['monday'])} – {html_day(w['sunday'])}</p>\n",
+            f'  <p class="kicker">{title} &middot; {_text(deal["customer"])} &middot; week {week},'
+            f" {html_day(w['monday'])} &ndash; {html_day(w['sunday'])}</p>\n",
             f'  <h1 class="tminus">{_tminus(w)}</h1>\n',
             f'  <p class="lede">Go-live {html_day(deal["go_live"])}{after}. {when}</p>\n',
             _week_nav(w, root, week),
