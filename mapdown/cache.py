@@ -12,32 +12,57 @@ Tables, each keyed by something that names its content exactly:
 - `site_deals`: a deal file's content, its history key, the as-of day, the settings and
   mapdown's code → everything its pages show (`mapdown build`).
 
-Values are zlib-compressed JSON (or JSON lines), never pickle: a cache folder restored in CI
-must not be able to run code. A damaged database or entry is ignored and rebuilt, never fatal.
+Values are Zstandard-compressed JSON (or JSON lines), never pickle: a cache folder restored in
+CI must not be able to run code. A damaged database or entry is ignored and rebuilt, never fatal.
+Zstandard at level 1, not zlib: a cold build of 1,000 deals compresses some 200 MB of JSON for
+the next build, a deal's data.json (196 KB) in 0.23 ms where zlib's fastest level took 1.03 ms,
+into 11 KB where zlib made 19 KB; and reads it back in 0.08 ms, not 0.57.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
-import zlib
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import zstandard
+
 from mapdown import jsontext, workers
 
 CACHE_DIR = ".mapdown-cache"
-VERSION = 2  # bump when a cached shape changes: old files are then never read
+VERSION = 3  # bump when a cached shape changes: old files are then never read
 TABLES = ("versions", "timelines", "logs", "scores", "site_deals")
 
 
+_codecs = threading.local()  # a compressor and a decompressor are each for one thread at a time
+DAMAGED = (ValueError, TypeError, zstandard.ZstdError)  # what reading a damaged entry raises
+
+
+def _compress(data: bytes) -> bytes:
+    try:
+        compressor = _codecs.compressor
+    except AttributeError:
+        compressor = _codecs.compressor = zstandard.ZstdCompressor(level=1)
+    return compressor.compress(data)  # the frame records the size: `_decompress` needs it
+
+
+def _decompress(data: bytes) -> bytes:
+    try:
+        decompressor = _codecs.decompressor
+    except AttributeError:
+        decompressor = _codecs.decompressor = zstandard.ZstdDecompressor()
+    return decompressor.decompress(data)
+
+
 def _pack(value: Any) -> bytes:
-    return zlib.compress(jsontext.dumpb(value), 1)
+    return _compress(jsontext.dumpb(value))
 
 
 def _unpack(data: bytes) -> Any:
-    return jsontext.loads(zlib.decompress(data))
+    return jsontext.loads(_decompress(data))
 
 
 def _write(db: sqlite3.Connection, pending: dict[str, dict[str, bytes]]) -> bool:
@@ -121,7 +146,7 @@ class Cache:
                 for key, data in rows:
                     try:
                         found[key] = _unpack(data)
-                    except (ValueError, TypeError, zlib.error):
+                    except DAMAGED:
                         continue
         except sqlite3.Error:
             self._db = None
@@ -155,7 +180,7 @@ class Cache:
         stored compressed."""
         if self._db is not None:
             data = text if isinstance(text, bytes) else text.encode()
-            self._pending[table][key] = zlib.compress(data, 1)
+            self._pending[table][key] = _compress(data)
 
     def get_text(self, table: str, key: str) -> str | None:
         """A value written by `put_text`, or None (none, or damaged)."""
@@ -176,10 +201,10 @@ class Cache:
                 if row is None:
                     return None
                 data = row[0]
-            return zlib.decompress(data)
+            return _decompress(data)
         except sqlite3.Error:
             self._db = None
-        except (zlib.error, TypeError):
+        except DAMAGED:
             pass
         return None
 

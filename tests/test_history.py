@@ -15,7 +15,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import zlib
 import zoneinfo
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 
 import git
 import pytest
+import zstandard
 from conftest import DATA, Run, invoke
 from gitrepo import GitRepo
 
@@ -1013,14 +1013,14 @@ def _damage_entries(db: Path, value: Callable[[Any, int], Any]) -> int:
 
 
 def _encoded_like(old: Any, obj: Any) -> Any:
-    """`obj` as JSON, encoded the way `old` is (plain JSON text, or zlib-compressed JSON)."""
+    """`obj` as JSON, encoded the way `old` is (plain JSON text, or compressed JSON)."""
     text = json.dumps(obj)
     if isinstance(old, bytes):
         try:
-            json.loads(zlib.decompress(old))
-        except (zlib.error, ValueError):
+            json.loads(zstandard.ZstdDecompressor().decompress(old))
+        except (zstandard.ZstdError, ValueError):
             return text.encode()
-        return zlib.compress(text.encode())
+        return zstandard.ZstdCompressor().compress(text.encode())
     return text
 
 
@@ -1125,7 +1125,7 @@ def _log_index(root: Path) -> dict[str, Any]:
         (value,) = conn.execute("SELECT v FROM logs WHERE k = 'deals'").fetchone()
     finally:
         conn.close()
-    return json.loads(zlib.decompress(value))
+    return json.loads(zstandard.ZstdDecompressor().decompress(value))
 
 
 def test_a_cached_log_grows_by_parts_and_is_kept_whole_again(
