@@ -1122,11 +1122,13 @@ def html_day_text(value: Any) -> Markup:
     return Markup(html_ascii(escape(fmt_day(value))))
 
 
+@functools.lru_cache(maxsize=256)
 def html_pct(rate: Any) -> Markup:
     """`fmt_pct` in a page (the `pct` filter), in ASCII."""
     return Markup(html_ascii(escape(fmt_pct(rate))))
 
 
+@functools.lru_cache(maxsize=4096)
 def html_signed(value: Any, unit: str = "") -> Markup:
     """`fmt_signed` in a page (the `signed` filter), in ASCII."""
     return Markup(html_ascii(escape(fmt_signed(value, unit))))
