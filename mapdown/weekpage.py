@@ -38,6 +38,8 @@ from mapdown.site import output_text as _text
 
 # the theme's templates a weekly page is made from: overriding any of them renders it by Jinja
 THEME_FILES = frozenset({"base.html", "_macros.html", "deal_week.html"})
+# and those a week's forecast review (`review_page`) is made from
+REVIEW_THEME_FILES = frozenset({"base.html", "_macros.html", "review_week.html"})
 
 
 def _step_name(step_id: Any, steps: Mapping[str, Any]) -> str:
@@ -177,8 +179,14 @@ def question_three_week(q: Mapping[str, Any], go_live: Any) -> str:
     return "".join(out)
 
 
-def _head(site: Mapping[str, Any], title: str, root: str, canonical: str | None) -> str:
-    """base.html down to the page's own content, for a weekly page."""
+def _head(
+    site: Mapping[str, Any],
+    title: str,
+    root: str,
+    canonical: str | None,
+    body_class: str = "page countdown",
+) -> str:
+    """base.html down to the page's own content."""
     link = f'<link rel="canonical" href="{_text(canonical)}">\n' if canonical else ""
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -187,7 +195,7 @@ def _head(site: Mapping[str, Any], title: str, root: str, canonical: str | None)
         f'<link rel="stylesheet" href="{root}style.css">\n'
         f'<link rel="icon" href="{root}favicon.svg" type="image/svg+xml">\n'
         f'<meta name="generator" content="{_text(site["generator"])}"></head>\n'
-        '<body class="page countdown">\n<a class="skip" href="#main">Skip to the content</a>\n'
+        f'<body class="{body_class}">\n<a class="skip" href="#main">Skip to the content</a>\n'
         '<header class="site-header">\n  <div class="wrap">\n'
         f'    <a class="brand" href="{root}index.html">{_text(site["title"])}</a>\n'
         '    <nav class="site-nav" aria-label="Site">\n'
@@ -200,15 +208,20 @@ def _head(site: Mapping[str, Any], title: str, root: str, canonical: str | None)
     )
 
 
-def _foot(site: Mapping[str, Any], data_url: str) -> str:
-    """base.html after the page's own content."""
+def _foot(site: Mapping[str, Any], data_url: str | None, root: str = "") -> str:
+    """base.html after the page's own content: the deal's data.json is `data_url`, the
+    site's when None."""
+    data = (
+        f'<a href="{root}data.json">data.json</a>'
+        if data_url is None
+        else f'<a href="{_text(data_url)}">this deal\'s data.json</a>'
+    )
     return (
         '</main>\n<footer class="site-footer">\n  <div class="wrap">\n'
         f"    Built by {_text(site['generator'])} from the deal files and their git history,"
         " as of\n"
         f'    <time datetime="{_text(site["as_of"])}">{html_day_text(site["as_of"])}</time>.\n'
-        f'    Everything on this page is also in <a href="{_text(data_url)}">this deal\'s'
-        " data.json</a>.\n  </div>\n</footer>\n</body>\n</html>\n"
+        f"    Everything on this page is also in {data}.\n  </div>\n</footer>\n</body>\n</html>\n"
     )
 
 
@@ -391,3 +404,97 @@ def week_page(
             _foot(site, data_url),
         )
     )
+
+
+_REVIEW_HEAD = """<div class="table-wrap">
+<table class="review">
+  <caption>Deals in {week}, biggest drops first</caption>
+  <thead>
+    <tr>
+      <th scope="col">Deal</th>
+      <th scope="col">To go-live</th>
+      <th scope="col" class="num">Score</th>
+      <th scope="col" class="num">Change</th>
+      <th scope="col">Confirmed, next {window} days</th>
+      <th scope="col" class="num">Change</th>
+      <th scope="col" class="num">Slipped</th>
+      <th scope="col" class="num">Voided</th>
+      <th scope="col" class="num">Newly confirmed</th>
+      <th scope="col" class="num">Overdue</th>
+      <th scope="col" class="num">Unconfirmed</th>
+    </tr>
+  </thead>
+  <tbody>
+"""
+
+
+def review_row(r: Mapping[str, Any], root: str, week: str) -> str:
+    """A deal's row in a week's forecast review (`review_week.html`'s loop)."""
+    dropped = "dropped" if (r["score_change"] or 0) < 0 else ""
+    return (
+        f'    <tr class="{dropped}">\n'
+        f'      <th scope="row"><a href="{root}deals/{_text(r["id"])}/weeks/{week}.html">'
+        f'{_text(r["title"])}</a><br><span class="muted small">{_text(r["customer"])}</span>'
+        "</th>\n"
+        f"      <td>T-minus {_text(r['weeks_to_go_live'])} weeks</td>\n"
+        f'      <td class="num">{_text(r["score"])}</td>\n'
+        f'      <td class="num">{html_change(r["score_change"])}</td>\n'
+        f"      <td>{html_pct(r['confirmation_rate'])}</td>\n"
+        f'      <td class="num">{html_change(r["rate_change"], " pts")}</td>\n'
+        f'      <td class="num">{_text(r["slipped"])}</td>\n'
+        f'      <td class="num">{_text(r["voided"])}</td>\n'
+        f'      <td class="num">{_text(r["confirmed"])}</td>\n'
+        f'      <td class="num">{_text(r["overdue"])}</td>\n'
+        f'      <td class="num">{_text(r["unconfirmed"])}</td>\n'
+        "    </tr>\n"
+    )
+
+
+def review_page(
+    common: Mapping[str, Any],
+    *,
+    root: str,
+    canonical: str | None,
+    w: Mapping[str, Any],
+    previous: str | None,
+    next: str | None,
+) -> str:
+    """A week's forecast review across deals, as `review_week.html` renders it with the same
+    context: a cold build at 1,000 deals writes 44 of them, 1,000 rows each, at its end."""
+    site = common["site"]
+    window = _text(common["window_days"])
+    week = _text(w["week"])
+    before = (
+        f'<a href="{_text(previous)}.html" rel="prev">&larr; {_text(previous)}</a>'
+        if previous
+        else '<span class="muted">first week</span>'
+    )
+    after = (
+        f'<a href="{_text(next)}.html" rel="next">{_text(next)} &rarr;</a>'
+        if next
+        else '<span class="muted">latest week</span>'
+    )
+    out = [
+        _head(site, f"Forecast review {week}", root, canonical, "page review"),
+        f'<nav class="crumbs" aria-label="Breadcrumb"><a href="{root}index.html">Dashboard</a>'
+        ' &rsaquo; <a href="index.html">Weekly reviews</a> &rsaquo; '
+        f'<span aria-current="page">{week}</span></nav>\n'
+        f"<h1>Forecast review, {week}</h1>\n"
+        f'<p class="lede">The week ending {html_day(w["sunday"])}: every deal\'s score and'
+        " confirmations, the biggest drops first. For each deal ask the seller to walk back from"
+        " the customer's go-live: what must be true by when, and is it?</p>\n"
+        f'<nav class="week-nav" aria-label="Weeks">\n{before}'
+        f'  <a href="index.html">All weeks</a>\n{after}</nav>\n',
+    ]
+    if w["deals"]:
+        out.append(_REVIEW_HEAD.format(week=week, window=window))
+        out.extend(review_row(r, root, week) for r in w["deals"])
+        out.append(
+            '  </tbody>\n</table>\n</div>\n<p class="note">Slipped, voided and newly confirmed'
+            " count this week's events; overdue and unconfirmed count steps and dates (in the"
+            f" next {window} days) as the week ended.</p>\n"
+        )
+    else:
+        out.append('<p class="muted">No deal had a plan this week.</p>\n')
+    out.append(_foot(site, None, root))
+    return "".join(out)

@@ -4,6 +4,7 @@ piece by piece against the theme's macros, and page by page against a build by J
 from __future__ import annotations
 
 import itertools
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -144,16 +145,23 @@ def test_question_three_reads_as_the_themes_macro(macros: Any) -> None:
 
 
 def build_both(root: Path, tmp: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
-    """`root`'s site built with the weekly pages written by `weekpage` and by Jinja: the two
-    are the same, file for file; the number of weekly pages `weekpage` wrote."""
+    """`root`'s site built with the weekly pages and the weekly reviews written by `weekpage`
+    and by Jinja: the two are the same, file for file; the number of weekly pages `weekpage`
+    wrote."""
     written = []
-    week_page = weekpage.week_page
+    reviews = []
+    week_page, review_page = weekpage.week_page, weekpage.review_page
 
     def counted(*a: Any, **kw: Any) -> str:
         written.append(1)
         return week_page(*a, **kw)
 
+    def counted_review(*a: Any, **kw: Any) -> str:
+        reviews.append(1)
+        return review_page(*a, **kw)
+
     monkeypatch.setattr(weekpage, "week_page", counted)
+    monkeypatch.setattr(weekpage, "review_page", counted_review)
     fast, slow = tmp / "python", tmp / "jinja"
     for out, unchanged in ((fast, theme_unchanged), (slow, lambda env, names: False)):
         monkeypatch.setattr(site_module, "theme_unchanged", unchanged)
@@ -162,6 +170,8 @@ def build_both(root: Path, tmp: Path, monkeypatch: pytest.MonkeyPatch, *args: st
         assert result.exit_code == 0, result.output + result.stderr
     weekly = sorted(p for p in files_of(fast) if "/weeks/" in p and p.startswith("deals/"))
     assert len(written) == len(weekly) > 0  # the first build wrote them all in Python
+    review = sorted(p for p in files_of(fast) if re.fullmatch(r"weeks/\d{4}-W\d{2}\.html", p))
+    assert len(reviews) == len(review) > 0
     assert files_of(fast) == files_of(slow)
     return len(weekly)
 
@@ -199,21 +209,25 @@ def test_markup_in_every_field_gives_the_themes_weekly_pages(
     assert "<script" not in page and "&lt;script&gt;" in page and "moved later" in page
 
 
-@pytest.mark.parametrize("name", sorted(weekpage.THEME_FILES))
+@pytest.mark.parametrize(
+    ("names", "name"),
+    [(weekpage.THEME_FILES, n) for n in sorted(weekpage.THEME_FILES)]
+    + [(weekpage.REVIEW_THEME_FILES, n) for n in sorted(weekpage.REVIEW_THEME_FILES)],
+)
 def test_an_overridden_template_renders_the_weekly_pages_by_jinja(
-    tmp_path: Path, name: str
+    tmp_path: Path, names: frozenset[str], name: str
 ) -> None:
-    """A repository that overrides any template a weekly page is made from gets its own
-    template's page; a word-for-word copy of the theme's changes nothing."""
+    """A repository that overrides any template a weekly page (or a weekly review) is made
+    from gets its own template's page; a word-for-word copy of the theme's changes nothing."""
     own = tmp_path / "site_templates"
     own.mkdir()
     theme = (THEME / name).read_text(encoding="utf-8")
     shutil.copyfile(THEME / name, own / name)
-    assert theme_unchanged(make_environment(tmp_path), weekpage.THEME_FILES)
+    assert theme_unchanged(make_environment(tmp_path), names)
     (own / name).write_text(theme + "{# ours #}", encoding="utf-8")
-    assert not theme_unchanged(make_environment(tmp_path), weekpage.THEME_FILES)
+    assert not theme_unchanged(make_environment(tmp_path), names)
     (own / name).unlink()
-    assert theme_unchanged(make_environment(tmp_path), weekpage.THEME_FILES)
+    assert theme_unchanged(make_environment(tmp_path), names)
 
 
 def test_a_changed_weekly_template_shows_on_the_weekly_pages(tmp_path: Path) -> None:
@@ -230,3 +244,18 @@ def test_a_changed_weekly_template_shows_on_the_weekly_pages(tmp_path: Path) -> 
     for page in weekly:
         text = page.read_text(encoding="utf-8")
         assert "OUR-OWN-HEADING" in text and "What happened this week" not in text, page
+
+
+def test_a_changed_review_template_shows_on_the_weekly_reviews(tmp_path: Path) -> None:
+    repo = make_site_repo(tmp_path / "repo", tmp_path / "home")
+    theme = (THEME / "review_week.html").read_text(encoding="utf-8")
+    repo.write(
+        "site_templates/review_week.html", theme.replace("biggest drops first", "OUR-OWN-ORDER")
+    )
+    result = invoke(["build", "--as-of", "2026-11-04", "--out", str(tmp_path / "out")], repo.root)
+    assert result.exit_code == 0, result.output + result.stderr
+    reviews = sorted((tmp_path / "out" / "weeks").glob("*-W*.html"))
+    assert reviews
+    for page in reviews:
+        text = page.read_text(encoding="utf-8")
+        assert "OUR-OWN-ORDER" in text and "biggest drops first" not in text, page
