@@ -419,8 +419,9 @@ def _review_row(w: dict[str, Any]) -> dict[str, Any]:
 
 def review_row(deal: dict[str, Any], week: dict[str, Any]) -> dict[str, Any]:
     """A deal's row in a week's forecast review, from its `summary` and a countdown week."""
-    row = {k: v for k, v in week.items() if k not in ("week", "sunday")}
-    return {"id": deal["id"], "title": deal["title"], "customer": deal["customer"], **row}
+    row = {"id": deal["id"], "title": deal["title"], "customer": deal["customer"], **week}
+    del row["week"], row["sunday"]  # the rest in the week's order (44,000 rows at 1,000 deals)
+    return row
 
 
 def review_weeks(deals: list[dict[str, Any]]) -> list[dict[str, Any]]:
