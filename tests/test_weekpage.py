@@ -230,32 +230,25 @@ def test_an_overridden_template_renders_the_weekly_pages_by_jinja(
     assert theme_unchanged(make_environment(tmp_path), names)
 
 
-def test_a_changed_weekly_template_shows_on_the_weekly_pages(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("template", "words", "pages"),
+    [
+        ("deal_week.html", "What happened this week", "deals/*/weeks/*.html"),
+        ("review_week.html", "biggest drops first", "weeks/*-W*.html"),
+    ],
+)
+def test_a_changed_weekly_template_shows_on_its_pages(
+    tmp_path: Path, template: str, words: str, pages: str
+) -> None:
+    """A repository's own weekly page or weekly review template is the one its pages show."""
     repo = make_site_repo(tmp_path / "repo", tmp_path / "home")
-    theme = (THEME / "deal_week.html").read_text(encoding="utf-8")
-    repo.write(
-        "site_templates/deal_week.html",
-        theme.replace("What happened this week", "OUR-OWN-HEADING", 1),
-    )
+    theme = (THEME / template).read_text(encoding="utf-8")
+    assert words in theme
+    repo.write(f"site_templates/{template}", theme.replace(words, "OUR-OWN-WORDS"))
     result = invoke(["build", "--as-of", "2026-11-04", "--out", str(tmp_path / "out")], repo.root)
     assert result.exit_code == 0, result.output + result.stderr
-    weekly = sorted((tmp_path / "out" / "deals").glob("*/weeks/*.html"))
-    assert weekly
-    for page in weekly:
+    written = sorted((tmp_path / "out").glob(pages))
+    assert written
+    for page in written:
         text = page.read_text(encoding="utf-8")
-        assert "OUR-OWN-HEADING" in text and "What happened this week" not in text, page
-
-
-def test_a_changed_review_template_shows_on_the_weekly_reviews(tmp_path: Path) -> None:
-    repo = make_site_repo(tmp_path / "repo", tmp_path / "home")
-    theme = (THEME / "review_week.html").read_text(encoding="utf-8")
-    repo.write(
-        "site_templates/review_week.html", theme.replace("biggest drops first", "OUR-OWN-ORDER")
-    )
-    result = invoke(["build", "--as-of", "2026-11-04", "--out", str(tmp_path / "out")], repo.root)
-    assert result.exit_code == 0, result.output + result.stderr
-    reviews = sorted((tmp_path / "out" / "weeks").glob("*-W*.html"))
-    assert reviews
-    for page in reviews:
-        text = page.read_text(encoding="utf-8")
-        assert "OUR-OWN-ORDER" in text and "biggest drops first" not in text, page
+        assert "OUR-OWN-WORDS" in text and words not in text, page
