@@ -1094,13 +1094,21 @@ def _char_ref(match: re.Match[str]) -> str:
 
 
 class AsciiText(Extension):
-    """Jinja: the literal text of an HTML template written by `html_ascii`, as it is read
-    (a repository's own templates too). Only text: what `{{ … }}` writes is the data's."""
+    """Jinja: the literal text of the theme's HTML templates written by `html_ascii`, as they
+    are read. Only text: what `{{ … }}` writes is the data's. A repository's own templates
+    (under `own_templates`, the environment's) are left as written: one may hold a `<style>`
+    or a `<script>`, where a reference is not read as the character it names."""
 
     def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
-        html = (stream.name or "").endswith((".html", ".htm"))
+        own = getattr(self.environment, "own_templates", None)
+        filename = str(Path(stream.filename).resolve()) if stream.filename else ""
+        if not (stream.name or "").endswith((".html", ".htm")) or (
+            own and filename.startswith(own)
+        ):
+            yield from stream
+            return
         for token in stream:
-            if html and token.type == "data" and not token.value.isascii():
+            if token.type == "data" and not token.value.isascii():
                 token = Token(token.lineno, "data", html_ascii(token.value))
             yield token
 
@@ -1407,6 +1415,7 @@ class SiteEnvironment(Environment):
 
     template_class = SiteTemplate
     code_generator_class = SiteCodeGenerator
+    own_templates: str | None = None  # the repository's own templates' folder (AsciiText)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict and attribute not in _DICT_NAMES:
@@ -1446,6 +1455,7 @@ def make_environment(root: Path) -> Environment:
         auto_reload=False,  # one environment per build: no file's time checked at every page
         extensions=[AsciiText],
     )
+    env.own_templates = str((root / TEMPLATES_DIR).resolve()) + os.sep
     env.filters.update(
         day=html_day_text,
         pct=html_pct,

@@ -394,6 +394,23 @@ def test_the_theme_writes_ascii_so_pages_of_ascii_data_are_ascii(
     assert not wide
 
 
+def test_a_repositorys_own_template_is_written_as_it_stands(tmp_path: Path, git_home: Path) -> None:
+    """Only the theme's own text is rewritten in ASCII: a repository's template may hold a
+    `<style>` or `<script>`, where `&rarr;` would not be read as an arrow."""
+    repo = make_site_repo(tmp_path / "repo", git_home)
+    theme = (Path(__file__).parent.parent / "site_templates/rule.html").read_text("utf-8")
+    own = theme.replace("{% block main %}", "{% block main %}<style>p::after{content:'→'}</style>")
+    assert own != theme
+    repo.write("site_templates/rule.html", own)
+    out = tmp_path / "out"
+    result = build(repo, "--out", str(out))
+    assert result.exit_code == 0, result.output + result.stderr
+    rule = (out / "rules/MAP101.html").read_text(encoding="utf-8")
+    assert "<style>p::after{content:'→'}</style>" in rule
+    assert "›" in rule  # its breadcrumbs, as the copy has them
+    assert "&middot;" in rule and "·" not in rule  # base.html's title, the theme's: rewritten
+
+
 def test_user_text_is_escaped_on_every_page(evil_site: Path) -> None:
     pages = sorted(evil_site.rglob("*.html"))
     assert len(pages) > 10
