@@ -28,6 +28,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import operator
 import os
 import threading
 import weakref
@@ -652,13 +653,13 @@ class BlobStore:
         self._reader = None  # the parent's pipes stay the parent's: not closed, not used
 
     def prefetcher(
-        self, folder: str, batch: int = 256, until: threading.Event | None = None
+        self, folder: str, batch: int = 1024, until: threading.Event | None = None
     ) -> Callable[[LogEntry | None], None]:
         """A log callback that parses (and keeps) the deal versions it sees, in batches; call
         it with None at the end for the last batch. Once `until` is set it parses no more: the
         rest are parsed when asked for (by then, possibly in two processes)."""
         seen: set[str] = set()
-        pending: list[str] = []
+        pending: list[tuple[str, str]] = []  # (path, blob), in the log's order
 
         def take(entry: LogEntry | None) -> None:
             if until is not None and until.is_set():
@@ -669,9 +670,12 @@ class BlobStore:
                     blob = change.blob
                     if blob and blob not in seen and _is_deal(change.path, folder):
                         seen.add(blob)
-                        pending.append(blob)
+                        pending.append((change.path, blob))
             if pending and (entry is None or len(pending) >= batch):
-                self.get_many(pending)
+                # a deal's versions one after the other: each shares most of its lines and
+                # steps with the one before, still in the processor's caches
+                pending.sort(key=operator.itemgetter(0))
+                self.get_many([blob for _, blob in pending])
                 pending.clear()
 
         return take
