@@ -154,7 +154,15 @@ def visit_all(browser: Any, site: Path) -> dict[str, Visit]:
 
     page.on("console", on_console)
     page.on("pageerror", lambda exc: note(f"page error: {exc}"))
-    page.on("requestfailed", lambda req: note(f"request failed: {req.url} ({req.failure})"))
+
+    def on_failed(req: Any) -> None:
+        # The icon is asked for once a page has loaded, and going on to the next page cancels
+        # it (net::ERR_ABORTED): a cancelled request says nothing of the site. A missing file
+        # fails otherwise (net::ERR_FILE_NOT_FOUND), and is a problem.
+        if req.failure != "net::ERR_ABORTED":
+            note(f"request failed: {req.url} ({req.failure})")
+
+    page.on("requestfailed", on_failed)
     visits: dict[str, Visit] = {}
     try:
         for path in pages_of(site):
