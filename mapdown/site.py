@@ -1208,8 +1208,7 @@ def render_markdown(text: str, top: int = 2) -> Markup:
 @functools.lru_cache(maxsize=8192)
 def render_inline(text: str | None) -> Markup:
     """One line of Markdown (code spans in messages), HTML escaped."""
-    html = _markdown().renderInline(text or "")  # markdown-it escaped the text
-    return Markup(html if html.isascii() else html_ascii(html))
+    return Markup(html_ascii(_markdown().renderInline(text or "")))  # markdown-it escaped it
 
 
 def notes_start_with_heading(text: str) -> bool:

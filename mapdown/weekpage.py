@@ -11,8 +11,8 @@ same bytes). The theme stays the reference: `Site` uses this module only when th
 repository overrides none of `THEME_FILES` (`REVIEW_THEME_FILES` for the reviews), and the
 tests render every weekly page and review of the demo and of deals full of markup both ways
 and compare them byte for byte, so a change to one that is not made to the other fails at
-once. Question 2 is still the theme's macro,
-rendered once for all the weeks that share its answer. See docs/performance.md.
+once. Question 2 is still the theme's macro, rendered once for all the weeks that share its
+answer. See docs/performance.md.
 
 Every value from the deal is written by `_text` (`site.output_text`), as a template's
 `{{ value }}` is; the helpers shared with the templates (`day`, `change`, `rate`, `state`)
@@ -237,8 +237,8 @@ def _tminus(w: Mapping[str, Any]) -> str:
     return f"T-minus {_text(plural(w['weeks_to_go_live'], 'week'))} to go-live"
 
 
-def _week_nav(w: Mapping[str, Any], root: str, week: str) -> str:
-    before, after = w["previous"], w["next"]
+def _prev_next(before: str | None, after: str | None) -> tuple[str, str]:
+    """The links to the week before and the week after (or why there is none)."""
     prev = (
         f'<a href="{_text(before)}.html" rel="prev">&larr; {_text(before)}</a>'
         if before
@@ -249,6 +249,11 @@ def _week_nav(w: Mapping[str, Any], root: str, week: str) -> str:
         if after
         else '<span class="muted">latest week</span>'
     )
+    return prev, nxt
+
+
+def _week_nav(w: Mapping[str, Any], root: str, week: str) -> str:
+    prev, nxt = _prev_next(w["previous"], w["next"])
     return (
         f'  <nav class="week-nav" aria-label="Weeks">\n{prev}'
         '    <a href="../index.html">Deal page</a>\n'
@@ -467,16 +472,7 @@ def review_page(
     site = common["site"]
     window = _text(common["window_days"])
     week = _text(w["week"])
-    before = (
-        f'<a href="{_text(previous)}.html" rel="prev">&larr; {_text(previous)}</a>'
-        if previous
-        else '<span class="muted">first week</span>'
-    )
-    after = (
-        f'<a href="{_text(next)}.html" rel="next">{_text(next)} &rarr;</a>'
-        if next
-        else '<span class="muted">latest week</span>'
-    )
+    before, after = _prev_next(previous, next)
     out = [
         _head(site, f"Forecast review {week}", root, canonical, "page review"),
         f'<nav class="crumbs" aria-label="Breadcrumb"><a href="{root}index.html">Dashboard</a>'
