@@ -47,6 +47,10 @@ NOTES_WORDS = ("prioritised", "stall told us")
 # What a link check leaves alone: another site, an e-mail address, inline data, script URLs.
 EXTERNAL_SCHEMES = ("http", "https", "mailto", "data", "javascript", "tel")
 LINK_SELECTORS = "a[href], link[href], img[src], script[src]"
+# The widths a page must fit without scrolling sideways: a laptop, a small one, a phone.
+DESKTOP, NARROW_WIDTHS = 1280, (1024, 390)
+# How far the page is wider than the window: a wide table scrolls inside its own box instead.
+SIDEWAYS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
 def on_ci() -> bool:
@@ -136,12 +140,13 @@ class Visit:
 
     problems: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
+    sideways: int = 0  # how far the page scrolls sideways, in CSS pixels (0: it fits)
 
 
 def visit_all(browser: Any, site: Path) -> dict[str, Visit]:
     """Open every HTML page under `site` once, in one context and one tab, recording console
     errors, page errors and failed requests, and the link targets of each page."""
-    context = browser.new_context()
+    context = browser.new_context(viewport={"width": DESKTOP, "height": 800})
     page = context.new_page()
     current: list[Visit] = []
 
@@ -174,6 +179,7 @@ def visit_all(browser: Any, site: Path) -> dict[str, Visit]:
                 LINK_SELECTORS,
                 "els => els.map(e => e.getAttribute(e.matches('[src]') ? 'src' : 'href'))",
             )
+            current[-1].sideways = page.evaluate(SIDEWAYS)
             visits[path.relative_to(site).as_posix()] = current[-1]
     finally:
         context.close()
@@ -292,6 +298,40 @@ def test_the_link_check_catches_breakage(site: Path) -> None:
     assert "no element" in (broken_link(site, page, "#no-such-id", ids) or "")
     assert "outside" in (broken_link(site, page, "../../../x.html", ids) or "")
     assert "outside" in (broken_link(site, page, "/style.css", ids) or "")
+
+
+def sideways_at(browser: Any, pages: list[Path], width: int) -> dict[str, int]:
+    """Each page that scrolls sideways in a window `width` CSS pixels wide, and by how much."""
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    try:
+        page = context.new_page()
+        wide = {}
+        for path in pages:
+            page.goto(path.as_uri(), wait_until="load")
+            if (by := page.evaluate(SIDEWAYS)) > 0:
+                wide[path.as_posix()] = by
+        return wide
+    finally:
+        context.close()
+
+
+def test_no_page_scrolls_sideways(browser: Any, site: Path, crawl: dict[str, Visit]) -> None:
+    """Every page fits its window: at the crawl's width, and at a small laptop's and a phone's.
+    A table too wide for the window scrolls inside its own box; a long link or name wraps."""
+    wide = {f"{rel} at {DESKTOP}px": v.sideways for rel, v in crawl.items() if v.sideways > 0}
+    for width in NARROW_WIDTHS:
+        found = sideways_at(browser, pages_of(site), width)
+        wide |= {f"{Path(p).relative_to(site)} at {width}px": by for p, by in found.items()}
+    assert not wide, "pages wider than their window (px too wide):\n" + "\n".join(
+        f"{where}: {by}" for where, by in wide.items()
+    )
+
+
+def test_the_sideways_check_catches_a_wide_page(browser: Any, tmp_path: Path) -> None:
+    page = tmp_path / "wide.html"
+    wide = '<!doctype html><body style="margin: 0"><div style="width: 1500px">x</div>'
+    page.write_text(wide, encoding="utf-8")
+    assert sideways_at(browser, [page], 1024) == {page.as_posix(): 1500 - 1024}
 
 
 SCREENSHOTS = {
