@@ -51,6 +51,11 @@ LINK_SELECTORS = "a[href], link[href], img[src], script[src]"
 DESKTOP, NARROW_WIDTHS = 1280, (1024, 390)
 # How far the page is wider than the window: a wide table scrolls inside its own box instead.
 SIDEWAYS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+# The tables wider than the box they scroll in, each as its class and how much is out of sight.
+CLIPPED = """() => [...document.querySelectorAll('table')]
+  .map(t => [t.className, t.getBoundingClientRect().width - t.parentElement.clientWidth])
+  .filter(([, by]) => by >= 1)
+  .map(([name, by]) => `table.${name}: ${Math.round(by)}px out of sight`)"""
 
 
 def on_ci() -> bool:
@@ -141,6 +146,7 @@ class Visit:
     problems: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     sideways: int = 0  # how far the page scrolls sideways, in CSS pixels (0: it fits)
+    clipped: list[str] = field(default_factory=list)  # tables wider than their box
 
 
 def visit_all(browser: Any, site: Path) -> dict[str, Visit]:
@@ -180,6 +186,7 @@ def visit_all(browser: Any, site: Path) -> dict[str, Visit]:
                 "els => els.map(e => e.getAttribute(e.matches('[src]') ? 'src' : 'href'))",
             )
             current[-1].sideways = page.evaluate(SIDEWAYS)
+            current[-1].clipped = page.evaluate(CLIPPED)
             visits[path.relative_to(site).as_posix()] = current[-1]
     finally:
         context.close()
@@ -325,6 +332,13 @@ def test_no_page_scrolls_sideways(browser: Any, site: Path, crawl: dict[str, Vis
     assert not wide, "pages wider than their window (px too wide):\n" + "\n".join(
         f"{where}: {by}" for where, by in wide.items()
     )
+
+
+def test_every_table_is_whole_on_a_laptop(crawl: dict[str, Visit]) -> None:
+    """At 1280 px no table hides a column in its scrolling box: the dashboard's eight columns
+    and the weekly review's eleven are read side by side in the forecast review."""
+    clipped = [f"{rel}: {what}" for rel, visit in crawl.items() for what in visit.clipped]
+    assert not clipped, "\n".join(clipped)
 
 
 def test_the_sideways_check_catches_a_wide_page(browser: Any, tmp_path: Path) -> None:
