@@ -35,7 +35,7 @@ def deal_paths(deals_dir: Path) -> list[Path]:
     return discover([deals_dir]) if deals_dir.is_dir() else []
 
 
-SCORE_VERSION = 1  # bump when a score computed from the same inputs changes
+SCORE_VERSION = 2  # bump when a score (or its notes) computed from the same inputs changes
 
 
 def config_fingerprint(config: Config) -> str:
@@ -81,7 +81,8 @@ def score_all(
             if deal is not None:  # else the deal did not exist yet on that day
                 scored = score_deal(deal, as_of, config, history, history.upto(as_of))
                 record = score_record(Scored(deal, rel, scored, history, history.partial))
-            hit = {"record": record, "notes": history.problems}
+            unread = unreadable_note(history, as_of, deal)
+            hit = {"record": record, "notes": [*history.problems, *([unread] if unread else [])]}
             if repo.cache:
                 repo.cache.put("scores", keys[rel], hit)
             return hit
@@ -107,6 +108,23 @@ def score_all(
             records.append(score_record(Scored(parsed.deal, parsed.display, scored, None)))
     records.sort(key=lambda r: r["id"])
     return records, notes
+
+
+def unreadable_note(history: DealHistory, as_of: dt.date, deal: Deal | None) -> str | None:
+    """What `score` says when the deal's latest version by `as_of` cannot be read: that the
+    deal is not scored, or is scored from an older version, and which version is at fault."""
+    n = history.upto(as_of)
+    latest = history.states[n - 1] if n else None
+    if latest is None or latest.error is None:
+        return None
+    fault = f"its version of {latest.day} ({latest.short}) cannot be read: {latest.error}"
+    used = history.state_as_of(as_of) if deal is not None else None
+    if used is None:
+        return f"{history.path}: not scored: {fault} (run `mapdown check`)"
+    return (
+        f"{history.path}: scored from its version of {used.day} ({used.short}), "
+        f"because {fault} (run `mapdown check`)"
+    )
 
 
 def weeks_left(deal: Deal, as_of: dt.date) -> float:

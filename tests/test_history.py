@@ -943,6 +943,31 @@ def test_unparseable_past_version_is_skipped_and_reported(gitrepo: GitRepo) -> N
     assert rate(during["acme"]) == (0, 0, None)
 
 
+def test_score_says_when_the_newest_version_cannot_be_read(gitrepo: GitRepo) -> None:
+    """A deal whose newest version is broken is scored from the one before, and `score` says
+    so; a deal with no readable version at all is not scored, and `score` says that too."""
+    gitrepo.write("deals/acme.md", BASE)
+    good = gitrepo.commit("Acme plan", "2026-10-01")
+    gitrepo.write("deals/acme.md", replace_once(BASE, "customer: Acme Freight\n", "customer: [\n"))
+    gitrepo.write("deals/zeta.md", "no front matter here\n")
+    bad = gitrepo.commit("Oops", "2026-10-05")
+
+    scored = md(gitrepo, "score", "--as-of", "2026-10-06", "--format", "json")
+    assert scored.exit_code == 0, scored.output + scored.stderr
+    assert [r["id"] for r in scored.json()] == ["acme"]
+    notes = [line for line in scored.stderr.splitlines() if line.startswith("note:")]
+    assert (
+        f"note: deals/acme.md: scored from its version of 2026-10-01 ({good[:7]}), because its "
+        f"version of 2026-10-05 ({bad[:7]}) cannot be read" in scored.stderr
+    ), notes
+    assert any(
+        n.startswith("note: deals/zeta.md: not scored: its version of 2026-10-05") for n in notes
+    ), notes
+    # before the broken commit there is nothing to say
+    before = md(gitrepo, "score", "--as-of", "2026-10-02", "--format", "json")
+    assert "scored from" not in before.stderr and "not scored" not in before.stderr
+
+
 # ---------------------------------------------------------------- 13. no commits yet
 
 
