@@ -29,6 +29,7 @@ PERSON = Record(
     ),
     doc="Everyone who owns or confirms something, on both sides.",
     aliases={"company": "side", "owner": "name", "job_title": "title"},
+    lead="name",
 )
 
 MILESTONE = Record(
@@ -85,6 +86,7 @@ MILESTONE = Record(
         "requires": "after",
         "state": "status",
     },
+    lead="step",
 )
 
 REVIEW = Record(

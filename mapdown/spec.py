@@ -220,6 +220,7 @@ class Record(Spec):
     fields: tuple[Field, ...]
     doc: str = ""
     aliases: Mapping[str, str] = field(default_factory=dict)  # common misspellings → key
+    lead: str | None = None  # the key a lone value most likely meant (`- Kyle` under people)
 
     def field(self, name: str) -> Field | None:
         return self._by_name.get(name)
@@ -253,6 +254,10 @@ class Record(Spec):
 
 
 # ---------------------------------------------------------------- the walker
+
+
+def _keys(names: list[str]) -> str:
+    return ", ".join(f"`{k}:`" for k in names)
 
 
 Mark = tuple[int, int, int, int]  # 0-based start line, start column, end line, end column
@@ -347,12 +352,53 @@ class Walker:
     def _wrong_type(self, node: yaml.Node, spec: Spec, path: Path_, pos: yaml.Node) -> _Invalid:
         got = _KIND_WORDS[node_kind(node)]
         hint = f"write {spec.describe()}"
+        if isinstance(spec, Record):
+            return self._not_a_record(node, spec, path, pos, got)
+        if isinstance(spec, ListOf) and isinstance(spec.item, Record):
+            return self._not_a_list_of_records(spec.item, path, pos, got)
         if isinstance(spec, Text) and isinstance(node, yaml.ScalarNode):
             hint = f'put the value in quotes: "{node.value}"'
         elif isinstance(spec, ListOf) and isinstance(node, yaml.ScalarNode):
             hint = f"write a list, e.g. `{self._name(path)}: [{node.value}]`"
         self._report(
             "MAP103", pos, f"`{self._name(path)}` should be {spec.describe()}, not {got}", hint
+        )
+        return INVALID
+
+    def _not_a_record(
+        self, node: yaml.Node, spec: Record, path: Path_, pos: yaml.Node, got: str
+    ) -> _Invalid:
+        """A person, step or review written as something else: which item, and how to write it
+        (`- Kyle Morgan` under `people:` should be `- name: Kyle Morgan` and `side: …`)."""
+        where = f"`{self._name(path)}`"
+        if path and isinstance(path[-1], int):
+            where = f"item {path[-1] + 1} of {where}"
+        required = [f.name for f in spec.fields if f.required]
+        hint = f"write the {spec.title} as `key: value` lines"
+        if spec.lead and isinstance(node, yaml.ScalarNode) and node.value:
+            others = [k for k in required if k != spec.lead]
+            hint += f", e.g. `{spec.lead}: {node.value}`"
+            if others:
+                hint += f", then {_keys(others)} below it, lined up with `{spec.lead}`"
+        elif required:
+            hint += f"; {_keys(required)} are required"
+        elif len(spec.fields) <= 6:
+            hint += f"; its keys: {_keys([f.name for f in spec.fields])}"
+        message = f"{where} should be a {spec.title} (`key: value` lines), not {got}"
+        self._report("MAP103", pos, message, hint)
+        return INVALID
+
+    def _not_a_list_of_records(
+        self, spec: Record, path: Path_, pos: yaml.Node, got: str
+    ) -> _Invalid:
+        name = self._name(path)
+        first = next((f.name for f in spec.fields if f.required), "key")
+        self._report(
+            "MAP103",
+            pos,
+            f"`{name}` should be a list of {spec.title} entries, not {got}",
+            f"under `{name}:`, start each {spec.title} with `- {first}: …` on a line of its "
+            "own and line its other keys up below it",
         )
         return INVALID
 

@@ -262,6 +262,35 @@ def test_deep_indentation_is_refused_before_composing(repo):
     assert "nested" in only_error(records, "MAP100", 4 + 199)["message"]
 
 
+def test_a_person_written_as_a_name_says_which_item_and_how_to_write_it(repo):
+    data = (
+        b"---\ntitle: x\ncustomer: y\ngo_live: 2027-01-01\n"
+        b"people:\n  - name: Ana\n    side: customer\n  - Kyle Morgan\nmilestones: []\n---\n"
+    )
+    code, records, _ = check_bytes(repo, "people.md", data)
+    assert code == 1
+    record = only_error(records, "MAP103", 8, 5)
+    assert record["message"] == (
+        "item 2 of `people` should be a person (`key: value` lines), not text"
+    )
+    assert record["hint"] == (
+        "write the person as `key: value` lines, e.g. `name: Kyle Morgan`, "
+        "then `side:` below it, lined up with `name`"
+    )
+
+
+def test_a_list_of_steps_written_as_a_mapping_says_how_a_step_starts(repo):
+    data = (
+        b"---\ntitle: x\ncustomer: y\ngo_live: 2027-01-01\n"
+        b"people:\n  - name: Ana\n    side: customer\nmilestones: {a: 1}\n---\n"
+    )
+    code, records, _ = check_bytes(repo, "steps.md", data)
+    assert code == 1
+    record = only_error(records, "MAP103", 8, 13)
+    assert record["message"] == "`milestones` should be a list of milestone entries, not a mapping"
+    assert "start each milestone with `- id: …`" in record["hint"]
+
+
 def test_every_problem_in_a_file_is_reported_in_one_run(repo):
     text = CLEAN.read_text(encoding="utf-8")
     for old, new in [
