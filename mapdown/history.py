@@ -1099,6 +1099,9 @@ def _with_error(state: State, error: str) -> State:
 
 
 def _note_errors(history: DealHistory, errors: dict[int, str]) -> None:
+    """One note for the committed versions that cannot be read. The working tree's own version
+    is left out: `check` and `build` report the file itself, and `score` says it is unread."""
+    errors = {i: e for i, e in errors.items() if history.states[i].commit is not None}
     if not errors:
         return
     first = history.states[min(errors)]

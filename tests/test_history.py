@@ -968,6 +968,29 @@ def test_score_says_when_the_newest_version_cannot_be_read(gitrepo: GitRepo) -> 
     assert "scored from" not in before.stderr and "not scored" not in before.stderr
 
 
+def test_a_broken_working_tree_is_an_error_not_a_past_version(gitrepo: GitRepo) -> None:
+    """An uncommitted edit that breaks the file (the working tree is timed "now", NOW):
+    `check` reports the file's error and no note about unreadable past versions; `score`
+    on that day scores the last commit and says why."""
+    gitrepo.write("deals/acme.md", BASE)
+    good = gitrepo.commit("Acme plan", "2026-10-01")
+    gitrepo.write("deals/acme.md", replace_once(BASE, "customer: Acme Freight\n", "customer: [\n"))
+    today = NOW[:10]
+
+    checked = md(gitrepo, "check", "--as-of", today, "--format", "json")
+    assert checked.exit_code == 1
+    assert [d["code"] for d in checked.json()] == ["MAP100"]
+    assert "could not be read" not in checked.stderr, checked.stderr
+
+    scored = md(gitrepo, "score", "--as-of", today, "--format", "json")
+    assert scored.exit_code == 0, scored.output + scored.stderr
+    assert "past version" not in scored.stderr, scored.stderr
+    assert scored.stderr.startswith(
+        f"note: deals/acme.md: scored from its version of 2026-10-01 ({good[:7]}), because its "
+        f"version of {today} (working tree) cannot be read"
+    ), scored.stderr
+
+
 # ---------------------------------------------------------------- 13. no commits yet
 
 
