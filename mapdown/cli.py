@@ -304,10 +304,12 @@ def init(folder: Path, action: str) -> None:
     written = init_repo(folder, action)
     for path in written:
         click.echo(f"  {folder / path}")
+    where = "this folder" if folder.resolve() == Path.cwd().resolve() else str(folder)
     click.echo(
-        f"Made a deals repository in {folder}. Next: `git init` if it is not one, "
+        f"Made a deals repository in {where}. Next: `git init` if it is not one, "
         "replace the example in deals/ with your first deal (`mapdown new`), and read "
-        "docs/workflow.md before turning on GitHub Pages: deal data is confidential."
+        "mapdown's docs/workflow.md (what is public when) before turning on GitHub Pages: "
+        "deal data is confidential."
     )
 
 

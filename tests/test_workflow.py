@@ -120,6 +120,14 @@ def test_init_makes_a_deals_repository(tmp_path):
     assert "uses: acme/mapdown@v1" in workflow and "mapdown/mapdown@v1" not in workflow
     check = invoke(["check", "--as-of", "2026-11-26"], target)
     assert check.exit_code == 0, check.output
+    assert "Made a deals repository in team-deals. Next:" in run.output
+
+
+def test_init_here_says_this_folder(tmp_path):
+    run = invoke(["init", "."], tmp_path)
+    assert run.exit_code == 0, run.output + run.stderr
+    assert "Made a deals repository in this folder. Next:" in run.output
+    assert (tmp_path / "mapdown.yaml").is_file()
 
 
 def test_init_refuses_to_overwrite(tmp_path):
