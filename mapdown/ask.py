@@ -95,9 +95,14 @@ def ask_json(ask: Ask) -> dict[str, Any]:
     }
 
 
+def day_text(day: dt.date) -> str:
+    """`Fri 4 Dec 2026`: as the site writes a day, with no zero before a one-digit day."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
 def _date_line(d: AskDate) -> str:
     what = "starts" if d.key == "start" else "due"
-    return f"{d.day:%a %d %b %Y} — {d.milestone.step} ({what}; owner: {d.owner})"
+    return f"{day_text(d.day)} — {d.milestone.step} ({what}; owner: {d.owner})"
 
 
 def render(ask: Ask, markdown: bool = False) -> str:
@@ -109,7 +114,7 @@ def render(ask: Ask, markdown: bool = False) -> str:
     out = [f"Hi {first}," if first else "Hello,", ""]
     out.append(
         f"Here is our plan for {deal.title}, planned back from your go-live on "
-        f"{deal.go_live:%d %B %Y}."
+        f"{deal.go_live.day} {deal.go_live:%B %Y}."
     )
     if not ask.soon and not ask.later and not ask.past and not ask.missing and not ask.vendor_only:
         out += [
@@ -129,7 +134,7 @@ def render(ask: Ask, markdown: bool = False) -> str:
         out.append("")
     if ask.past:
         out.append(head("Steps due by today and not done: when can they happen now?"))
-        out += [bullet + f"{m.due:%a %d %b %Y} — {m.step} (owner: {m.owner})" for m in ask.past]
+        out += [bullet + f"{day_text(m.due)} — {m.step} (owner: {m.owner})" for m in ask.past]
         out.append("")
     if ask.vendor_only:
         out.append(head("Steps on your side:"))

@@ -163,7 +163,7 @@ def test_ask_lists_exactly_the_unconfirmed_dates_and_missing_steps(repo):
     out = invoke(["ask", "chains", "--as-of", "2026-11-26"], repo).output
     soon = out.split("Dates in the next 30 days to confirm:")[1].split("\n\n")[0]
     assert [line.split(" — ")[0][2:] for line in soon.strip().splitlines()] == [
-        "Tue 01 Dec 2026",
+        "Tue 1 Dec 2026",
         "Thu 10 Dec 2026",
     ]  # sec's start and due; `ok` is confirmed
     later = out.split("Later dates to confirm:")[1].split("\n\n")[0]
