@@ -172,9 +172,10 @@ def _finish_of(
 
 def walk_plan(deal: Deal) -> list[PlanEntry]:
     """What the walk back knows from the plan alone, whatever the day, in the walk's order
-    (latest finish first): each step with its latest finish and start, its slack, whether the
-    file records a confirmation, and whether it is due by close. Computed once per Deal object
-    (a week without a new version shares one); do not change the list."""
+    (the day a step must be true by, latest first, then its due day): each step with its
+    latest finish and start, its slack, whether the file records a confirmation, and whether
+    it is due by close. Computed once per Deal object (a week without a new version shares
+    one); do not change the list."""
     memo = deal.__dict__.get("_walk_plan")
     if memo is None:
         shape = tuple(_shape(m) for m in deal.milestones)
@@ -192,9 +193,18 @@ def walk_plan(deal: Deal) -> list[PlanEntry]:
                     deal.close is not None and m.due <= deal.close,
                 )
             )
-        memo.sort(key=lambda e: (e[1], e[0].due, e[0].id), reverse=True)
+        close = deal.close  # in the walk's order: by the day each must be true by, then due
+        memo.sort(
+            key=lambda e: (must_be_true_by(e[1], e[5], close), e[0].due, e[0].id), reverse=True
+        )
         deal.__dict__["_walk_plan"] = memo  # a frozen dataclass keeps a __dict__
     return memo
+
+
+def must_be_true_by(latest: dt.date, before_close: bool, close: dt.date | None) -> dt.date:
+    """The day a step must be true by: its latest finish, and for a step due before signature
+    no later than close (what the site's question 3 and `mapdown plan` show)."""
+    return min(latest, close) if before_close and close is not None else latest
 
 
 def walk_back(deal: Deal, as_of: dt.date, covered: Callable[[Milestone], bool]) -> list[WalkStep]:
@@ -255,10 +265,16 @@ def plan_record(
         "deadline": deal.deadline.isoformat() if deal.deadline else None,
         "runway_days": (deal.deadline - deal.go_live).days if deal.deadline else None,
         "holds": not breaks,
-        "steps": [w.to_json() for w in walk],
+        "steps": [_with_by(w, deal.close) for w in walk],
         "critical_chain": [w.id for w in critical if w.due >= as_of or w.state == "late"],
         "breaks": breaks,
     }
+
+
+def _with_by(w: WalkStep, close: dt.date | None) -> dict[str, Any]:
+    """A step of the walk as data, with the day it must be true by and the days to spare."""
+    by = must_be_true_by(w.latest_finish, w.before_close, close)
+    return {**w.to_json(), "must_be_true_by": by.isoformat(), "days_to_spare": (by - w.due).days}
 
 
 _STATE_WORDS = {
@@ -285,10 +301,11 @@ def plan_text(record: dict[str, Any]) -> str:
     ]
 
     def row(s: dict[str, Any]) -> str:
-        slack = f"{s['slack_days']:+d} days slack"
+        spare = s["days_to_spare"]
+        slack = f"{spare:+d} day{'s' * (abs(spare) != 1)} slack"
         mark = "  !" if s["slack_days"] < 0 else ("  *" if s["critical"] else "   ")
         return (
-            f"{mark} by {s['latest_finish']}  {s['id']}: {s['step']} ({s['owner']}) — "
+            f"{mark} by {s['must_be_true_by']}  {s['id']}: {s['step']} ({s['owner']}) — "
             f"due {s['due']}, {slack}; {_STATE_WORDS[s['state']]}"
         )
 

@@ -17,7 +17,7 @@ from mapdown.ask import ask_json, build_ask
 from mapdown.config import Config
 from mapdown.history import DealHistory, Event, coverage, iter_weeks
 from mapdown.model import Deal, Milestone
-from mapdown.plan import step_state, walk_back, walk_plan
+from mapdown.plan import must_be_true_by, step_state, walk_back, walk_plan
 from mapdown.rules import RULES, is_team_name, missing_internal_steps, recorded_confirmation
 from mapdown.score import Score, score_deal, weekly
 
@@ -160,7 +160,7 @@ def _walk_json(walk: Sequence[Any], close: dt.date | None) -> list[dict[str, Any
     signature no later than close."""
     out = []
     for w in walk:
-        by = min(w.latest_finish, close) if w.before_close and close else w.latest_finish
+        by = must_be_true_by(w.latest_finish, w.before_close, close)
         out.append({**w.to_json(), "must_be_true_by": by.isoformat()})
     return out
 
@@ -193,7 +193,7 @@ def week_questions(
         state = step_state(m, day, covered(m), recorded)
         side = counts["before_close" if before_close else "before_go_live"]
         side[state] = side.get(state, 0) + 1
-        by = min(latest, deal.close) if before_close and deal.close else latest
+        by = must_be_true_by(latest, before_close, deal.close)
         if state not in HOLDING or by < m.due:
             key = (id(m), state, by, before_close)
             known = rows.get(key) if rows is not None else None

@@ -95,6 +95,33 @@ def test_diamond_with_parallel_branches_and_a_paper_step(repo):
     assert record["steps"][0]["id"] == "d"  # walked back from go-live
 
 
+def test_a_step_due_before_signature_must_be_true_by_close(repo):
+    """Before signature every step must be true by close, whatever its track: the text says
+    `by <close>` and counts the days to spare to close, as the site's question 3 does; the
+    JSON keeps the backward pass's own latest finish and slack beside them."""
+    text = deal(
+        "2027-03-01",
+        "2027-01-31",
+        step("pitch", "business", "2027-01-10")
+        + step("sign", "paper", "2027-01-31")
+        + step("demo", "technical", "2027-01-30")
+        + step("go", "technical", "2027-02-20"),
+    )
+    s = by_id(plan(repo, text))
+    assert (s["pitch"]["latest_finish"], s["pitch"]["slack_days"]) == ("2027-03-01", 50)
+    assert (s["pitch"]["must_be_true_by"], s["pitch"]["days_to_spare"]) == ("2027-01-31", 21)
+    assert (s["demo"]["must_be_true_by"], s["demo"]["days_to_spare"]) == ("2027-01-31", 1)
+    assert (s["go"]["must_be_true_by"], s["go"]["days_to_spare"]) == ("2027-03-01", 9)
+    out = invoke(["plan", "chains", "--as-of", "2026-11-26"], repo).output
+    before = out.split("If signature is on 2027-01-31, what must be true before it:\n")[1]
+    rows = before.split("\n\n")[0].splitlines()
+    assert [r.split(":")[0].split()[-1] for r in rows] == ["sign", "demo", "pitch"]  # by due
+    assert all(" by 2027-01-31 " in r for r in rows), rows
+    assert "due 2027-01-10, +21 days slack" in before
+    assert "due 2027-01-30, +1 day slack" in before
+    assert "by 2027-03-01  go: Step go" in out.split("If signature")[0]
+
+
 def test_negative_slack_names_the_chain_that_breaks_go_live(repo):
     text = deal(
         "2027-02-01",
