@@ -1202,7 +1202,10 @@ def render_markdown(text: str, top: int = 2) -> Markup:
         for t in tokens:
             if t.type in ("heading_open", "heading_close"):
                 t.tag = f"h{min(6, max(1, int(t.tag[1]) + shift))}"
-    return Markup(md.renderer.render(tokens, md.options, env))  # markdown-it escaped the text
+    html = md.renderer.render(tokens, md.options, env)  # markdown-it escaped the text
+    # A code block may scroll sideways: keyboard users can reach it (every `<pre>` here is
+    # markdown-it's own; one in the text is `&lt;pre&gt;`).
+    return Markup(html.replace("<pre>", '<pre tabindex="0">'))
 
 
 @functools.lru_cache(maxsize=8192)

@@ -145,7 +145,8 @@ def walk_open_row(s: Mapping[str, Any], close: Any) -> str:
 
 
 WALK_HEAD = (
-    '  <div class="table-wrap">\n  <table class="walk">\n'
+    '  <div class="table-wrap" tabindex="0" role="region" '
+    'aria-label="Not yet true, walking back from go-live">\n  <table class="walk">\n'
     "    <caption>Not yet true, walking back from go-live</caption>\n"
     '    <thead><tr><th scope="col">Step</th><th scope="col">Owner</th>'
     '<th scope="col">Must be true by</th><th scope="col">Due</th>'
@@ -414,7 +415,7 @@ def week_page(
     )
 
 
-_REVIEW_HEAD = """<div class="table-wrap">
+_REVIEW_HEAD = """<div class="table-wrap" tabindex="0" role="region" aria-label="Deals in {week}">
 <table class="review">
   <caption>Deals in {week}, biggest drops first</caption>
   <thead>
