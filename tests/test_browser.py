@@ -49,6 +49,7 @@ EXTERNAL_SCHEMES = ("http", "https", "mailto", "data", "javascript", "tel")
 LINK_SELECTORS = "a[href], link[href], img[src], script[src]"
 # The widths a page must fit without scrolling sideways: a laptop, a small one, a phone.
 DESKTOP, NARROW_WIDTHS = 1280, (1024, 390)
+PHONE = NARROW_WIDTHS[-1]
 # How far the page is wider than the window: a wide table scrolls inside its own box instead.
 SIDEWAYS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 # The tables wider than the box they scroll in, each as its class and how much is out of sight.
@@ -78,6 +79,42 @@ def find_browser() -> Path | None:
         if path.is_file() and os.access(path, os.X_OK):
             return path
     return None
+
+
+def axe_audit() -> Any:
+    """A function that runs axe-core (the copy the `axe-playwright-python` package bundles) on
+    a loaded page and returns its violations, one line each: rule, impact, where. Stylesheets
+    are not fetched again by axe (`preload`): over file:// that is refused, and it is not
+    needed for the rules that matter here."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        unavailable("the `axe-playwright-python` package is not installed: pip install '.[test]'")
+    axe = Axe()
+
+    def audit(page: Any) -> list[str]:
+        found = axe.run(page, options={"resultTypes": ["violations"], "preload": False})
+        return [
+            f"{v['id']} ({v['impact']}): {v['help']}; at "
+            + ", ".join(" ".join(map(str, n["target"])) for n in v["nodes"][:3])
+            for v in found.response["violations"]
+        ]
+
+    return audit
+
+
+def audited_pages(site: Path) -> list[Path]:
+    """One page or more of every kind, as each template renders it: the dashboard and a sorted
+    copy, every deal page, share page and latest weekly countdown, the reviews' index and
+    latest review, the rules' index and the rule pages that hold a code block."""
+    pages = [site / "index.html", site / "sort" / "score.html", site / "weeks" / "index.html"]
+    pages += [site / "rules" / "index.html"]
+    pages += [p for p in sorted((site / "rules").glob("MAP*.html")) if "<pre" in p.read_text()]
+    pages.append(sorted((site / "weeks").glob("*.html"))[-1])
+    for deal in sorted((site / "deals").iterdir()):
+        pages += [deal / "index.html", deal / "share.html"]
+        pages.append(sorted((deal / "weeks").glob("*.html"))[-1])
+    return pages
 
 
 # ------------------------------------------------------------------------------ fixtures
@@ -332,6 +369,43 @@ def test_no_page_scrolls_sideways(browser: Any, site: Path, crawl: dict[str, Vis
     assert not wide, "pages wider than their window (px too wide):\n" + "\n".join(
         f"{where}: {by}" for where, by in wide.items()
     )
+
+
+def test_no_page_has_an_accessibility_violation(browser: Any, site: Path) -> None:
+    """axe-core (WCAG 2 A and AA rules, and best practices) finds nothing on a page of every
+    kind, at a laptop's width and at a phone's, where tables scroll in boxes that a keyboard
+    must reach."""
+    audit = axe_audit()
+    pages = audited_pages(site)
+    assert len(pages) >= 15 and all(p.is_file() for p in pages)
+    found = []
+    for width in (DESKTOP, PHONE):
+        context = browser.new_context(viewport={"width": width, "height": 800})
+        try:
+            page = context.new_page()
+            for path in pages:
+                page.goto(path.as_uri(), wait_until="load")
+                rel = path.relative_to(site).as_posix()
+                found += [f"{rel} at {width}px: {v}" for v in audit(page)]
+        finally:
+            context.close()
+    assert not found, f"{len(found)} violations:\n" + "\n".join(found)
+
+
+def test_the_accessibility_audit_catches_a_violation(browser: Any, tmp_path: Path) -> None:
+    page_file = tmp_path / "bad.html"
+    page_file.write_text(
+        '<!doctype html><html lang="en"><title>x</title><main><img src="x.png"></main>',
+        encoding="utf-8",
+    )
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(page_file.as_uri(), wait_until="load")
+        found = axe_audit()(page)
+    finally:
+        context.close()
+    assert any(v.startswith("image-alt (critical)") for v in found), found
 
 
 def test_every_table_is_whole_on_a_laptop(crawl: dict[str, Visit]) -> None:
