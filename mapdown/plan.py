@@ -208,7 +208,7 @@ def must_be_true_by(latest: dt.date, before_close: bool, close: dt.date | None) 
 
 
 def walk_back(deal: Deal, as_of: dt.date, covered: Callable[[Milestone], bool]) -> list[WalkStep]:
-    """Every step from go-live backward (latest finish first), with its slack and state."""
+    """Every step from go-live backward (in `walk_plan`'s order), with its slack and state."""
     return [
         WalkStep(
             m.id,

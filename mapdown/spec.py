@@ -351,11 +351,11 @@ class Walker:
 
     def _wrong_type(self, node: yaml.Node, spec: Spec, path: Path_, pos: yaml.Node) -> _Invalid:
         got = _KIND_WORDS[node_kind(node)]
-        hint = f"write {spec.describe()}"
         if isinstance(spec, Record):
             return self._not_a_record(node, spec, path, pos, got)
         if isinstance(spec, ListOf) and isinstance(spec.item, Record):
             return self._not_a_list_of_records(spec.item, path, pos, got)
+        hint = f"write {spec.describe()}"
         if isinstance(spec, Text) and isinstance(node, yaml.ScalarNode):
             hint = f'put the value in quotes: "{node.value}"'
         elif isinstance(spec, ListOf) and isinstance(node, yaml.ScalarNode):
