@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import errno
 import functools
 import hashlib
 import io
@@ -2296,15 +2297,25 @@ def serve_site(
     import functools
     import http.server
 
-    result = build()
-    seen = snapshot()
-
     class Handler(http.server.SimpleHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
             pass  # one line per request drowns the rebuild messages
 
     handler = functools.partial(Handler, directory=str(out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    try:  # the port first: a port in use is said before a long build, not after it
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        why = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+        raise UsageProblem(
+            f"port {port} on 127.0.0.1 {why}: choose another with --port, or --port 0 for any "
+            "free one"
+        ) from None
+    try:
+        result = build()
+    except BaseException:
+        server.server_close()
+        raise
+    seen = snapshot()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/"

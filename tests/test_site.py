@@ -1234,6 +1234,25 @@ def test_serve_rebuilds_on_change_and_keeps_the_last_good_site(
     assert not thread.is_alive()
 
 
+def test_serve_on_a_port_in_use_says_so_before_building(
+    fresh_repo: GitRepo, tmp_path: Path
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = invoke(
+            ["serve", "--as-of", AS_OF, "--out", str(tmp_path / "site"), "--port", str(port)],
+            fresh_repo.root,
+        )
+    assert result.exit_code == 2, result.output + result.stderr
+    assert f"port {port} on 127.0.0.1 is in use: choose another with --port" in result.stderr
+    assert "bug" not in result.stderr
+    assert not (tmp_path / "site").exists()  # refused before the build
+
+
 def test_demo_builds_the_site(tmp_path: Path) -> None:
     assert shutil.which("git"), "git is not installed: the demo needs it"
     result = invoke(["demo", str(tmp_path / "demo")], tmp_path)
