@@ -152,7 +152,13 @@ def create_deal(
     target = deals_dir / f"{deal_id}.md"
     if target.exists() or target.is_symlink():
         raise UsageProblem(f"{target} already exists; mapdown new never overwrites a deal")
-    deals_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        deals_dir.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UsageProblem(
+            f"{deals_dir} is a file, not a folder: move it aside, or set `deals_dir` in "
+            "mapdown.yaml to the folder the deals go in"
+        ) from None
     text = render(deal_id, customer.strip(), go_live, close, deadline, title, config or Config())
     fd, tmp = tempfile.mkstemp(dir=deals_dir, prefix=f".{deal_id}.", suffix=".tmp")
     try:

@@ -134,6 +134,15 @@ def test_new_creates_the_deals_folder(repo):
     assert (repo / "deals" / "acme.md").is_file()
 
 
+def test_new_where_deals_is_a_file_says_so(repo):
+    (repo / "deals").rmdir()
+    (repo / "deals").write_text("not a folder\n", encoding="utf-8")
+    result = invoke([*NEW, *CLOSE], repo)
+    assert result.exit_code == 2, result.output + result.stderr
+    assert "deals is a file, not a folder" in result.stderr
+    assert (repo / "deals").read_text(encoding="utf-8") == "not a folder\n"
+
+
 def test_new_warns_when_the_plan_cannot_fit_before_close(run, repo):
     # close 24 days away: validation and the security review alone take five weeks
     result = run(
