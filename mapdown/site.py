@@ -1174,6 +1174,14 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
+def countdown(weeks: int) -> str:
+    """A week's countdown in a table cell, from whole weeks between go-live and its Sunday:
+    `T-minus 3 weeks`, `Go-live this week`, or `Past go-live` (the weekly page says more)."""
+    if weeks < 0:
+        return "Past go-live"
+    return f"T-minus {plural(weeks, 'week')}" if weeks else "Go-live this week"
+
+
 def kind_count(events: Iterable[Mapping[str, Any]], kind: str) -> int:
     """How many of `events` are of `kind` (a week's slips, on each row of a deal's weeks: the
     filters `selectattr(…)|list|length` took a sixth of the deal page's time)."""
@@ -1288,6 +1296,7 @@ HELPERS: dict[str, Callable[..., Any]] = {  # the pages' own functions: plain, n
     "change": html_change,
     "rate": html_rate,
     "plural": plural,
+    "countdown": countdown,
     "kind_count": kind_count,
     "web_url": web_url,
     "remember": remember,

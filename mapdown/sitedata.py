@@ -264,7 +264,7 @@ def countdown_weeks(
                 "monday": monday.isoformat(),
                 "sunday": sunday.isoformat(),
                 "as_of": day.isoformat(),
-                "weeks_to_go_live": (deal.go_live - sunday).days // 7,
+                "weeks_to_go_live": weeks_until(deal.go_live, sunday),
                 "days_to_go_live": (deal.go_live - day).days,
                 "events": events,
                 "due": [
@@ -396,6 +396,12 @@ def summary(deal: dict[str, Any]) -> dict[str, Any]:
     ]
     out["countdown"] = [_review_row(w) for w in deal["countdown"]]
     return out
+
+
+def weeks_until(day: dt.date, sunday: dt.date) -> int:
+    """How many weeks after the week ending `sunday` the week holding `day` is: 0 when `day` is
+    in it, 1 for any day of the next week (Monday included), negative once it has passed."""
+    return -((sunday - day).days // 7)
 
 
 def _review_row(w: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from typing import Any
 
 from mapdown.site import (
     STATUS_LABELS,
+    countdown,
     html_change,
     html_day,
     html_day_text,
@@ -445,7 +446,7 @@ def review_row(r: Mapping[str, Any], root: str, week: str) -> str:
         f'      <th scope="row"><a href="{root}deals/{_text(r["id"])}/weeks/{week}.html">'
         f'{_text(r["title"])}</a><br><span class="muted small">{_text(r["customer"])}</span>'
         "</th>\n"
-        f"      <td>T-minus {_text(r['weeks_to_go_live'])} weeks</td>\n"
+        f"      <td>{countdown(r['weeks_to_go_live'])}</td>\n"
         f'      <td class="num">{_text(r["score"])}</td>\n'
         f'      <td class="num">{html_change(r["score_change"])}</td>\n'
         f"      <td>{html_pct(r['confirmation_rate'])}</td>\n"

@@ -231,9 +231,34 @@ def test_links_are_relative_and_resolve(built: Path) -> None:
             assert target.is_file(), f"{path.relative_to(built)}: broken link {link}"
 
 
+def test_the_countdown_counts_calendar_weeks() -> None:
+    from mapdown.site import countdown
+    from mapdown.sitedata import weeks_until
+
+    sunday = dt.date(2026, 10, 25)  # the end of 2026-W43
+    cases = {
+        "2026-10-25": 0,  # that Sunday
+        "2026-10-19": 0,  # its Monday
+        "2026-10-26": 1,  # the Monday after: next week, not this one
+        "2026-11-01": 1,
+        "2026-11-02": 2,
+        "2026-12-14": 8,  # 2026-W51
+        "2026-10-18": -1,  # the Sunday before
+        "2026-10-12": -1,  # the Monday of the week before
+        "2026-10-11": -2,
+    }
+    assert {d: weeks_until(dt.date.fromisoformat(d), sunday) for d in cases} == cases
+    assert [countdown(n) for n in (3, 1, 0, -1)] == [
+        "T-minus 3 weeks",
+        "T-minus 1 week",
+        "Go-live this week",
+        "Past go-live",
+    ]
+
+
 def test_weekly_page_shows_that_weeks_slips_and_voided_confirmations(built: Path) -> None:
     page = (built / "deals/alpha/weeks/2026-W43.html").read_text(encoding="utf-8")
-    assert "T-minus 7 weeks to go-live" in page
+    assert "T-minus 8 weeks to go-live" in page  # go-live Mon 14 Dec: in 2026-W51
     assert "confirmation voided" in page
     assert "Security review completed" in page
     assert fmt_day("2026-11-18") in unescape(page)  # the new date, as a browser reads it
