@@ -116,6 +116,7 @@ class WalkStep:
     state: str  # one of STATES, as of the day judged
     critical: bool  # slack ≤ 0
     before_close: bool  # must be true before signature (due on or before close)
+    must_be_true_by: dt.date  # the latest finish, and before signature no later than close
 
     def to_json(self) -> dict[str, Any]:
         """The step as plain data (`mapdown plan --format json`, the site's data.json)."""
@@ -131,6 +132,7 @@ class WalkStep:
             "state": self.state,
             "critical": self.critical,
             "before_close": self.before_close,
+            "must_be_true_by": self.must_be_true_by.isoformat(),
         }
 
 
@@ -222,6 +224,7 @@ def walk_back(deal: Deal, as_of: dt.date, covered: Callable[[Milestone], bool]) 
             step_state(m, as_of, covered(m), recorded),
             slack <= 0,
             before_close,
+            must_be_true_by(lf, before_close, deal.close),
         )
         for m, lf, ls, slack, recorded, before_close in walk_plan(deal)
     ]
@@ -265,16 +268,10 @@ def plan_record(
         "deadline": deal.deadline.isoformat() if deal.deadline else None,
         "runway_days": (deal.deadline - deal.go_live).days if deal.deadline else None,
         "holds": not breaks,
-        "steps": [_with_by(w, deal.close) for w in walk],
+        "steps": [{**w.to_json(), "days_to_spare": (w.must_be_true_by - w.due).days} for w in walk],
         "critical_chain": [w.id for w in critical if w.due >= as_of or w.state == "late"],
         "breaks": breaks,
     }
-
-
-def _with_by(w: WalkStep, close: dt.date | None) -> dict[str, Any]:
-    """A step of the walk as data, with the day it must be true by and the days to spare."""
-    by = must_be_true_by(w.latest_finish, w.before_close, close)
-    return {**w.to_json(), "must_be_true_by": by.isoformat(), "days_to_spare": (by - w.due).days}
 
 
 _STATE_WORDS = {

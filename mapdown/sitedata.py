@@ -151,18 +151,8 @@ def questions(item: DealInput, as_of: dt.date, score: Score, config: Config) -> 
         "internal_missing": [i.name for i in missing_internal_steps(deal, config)],
         "vendor_only": not customer_owned,
         "close": _iso(deal.close),
-        "walk_back": _walk_json(walk, deal.close),
+        "walk_back": [w.to_json() for w in walk],
     }
-
-
-def _walk_json(walk: Sequence[Any], close: dt.date | None) -> list[dict[str, Any]]:
-    """The walk back as data; `must_be_true_by` is the latest finish, and for a step due before
-    signature no later than close."""
-    out = []
-    for w in walk:
-        by = must_be_true_by(w.latest_finish, w.before_close, close)
-        out.append({**w.to_json(), "must_be_true_by": by.isoformat()})
-    return out
 
 
 HOLDING = ("done", "confirmed")  # the states in which a step is as it should be
