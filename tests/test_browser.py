@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -344,19 +345,25 @@ def test_the_link_check_catches_breakage(site: Path) -> None:
     assert "outside" in (broken_link(site, page, "/style.css", ids) or "")
 
 
-def sideways_at(browser: Any, pages: list[Path], width: int) -> dict[str, int]:
-    """Each page that scrolls sideways in a window `width` CSS pixels wide, and by how much."""
+@contextmanager
+def tab(browser: Any, width: int = DESKTOP) -> Iterator[Any]:
+    """One tab in a window `width` CSS pixels wide, in a context of its own, closed after."""
     context = browser.new_context(viewport={"width": width, "height": 800})
     try:
-        page = context.new_page()
-        wide = {}
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def sideways_at(browser: Any, pages: list[Path], width: int) -> dict[str, int]:
+    """Each page that scrolls sideways in a window `width` CSS pixels wide, and by how much."""
+    wide = {}
+    with tab(browser, width) as page:
         for path in pages:
             page.goto(path.as_uri(), wait_until="load")
             if (by := page.evaluate(SIDEWAYS)) > 0:
                 wide[path.as_posix()] = by
-        return wide
-    finally:
-        context.close()
+    return wide
 
 
 def test_no_page_scrolls_sideways(browser: Any, site: Path, crawl: dict[str, Visit]) -> None:
@@ -380,15 +387,11 @@ def test_no_page_has_an_accessibility_violation(browser: Any, site: Path) -> Non
     assert len(pages) >= 15 and all(p.is_file() for p in pages)
     found = []
     for width in (DESKTOP, PHONE):
-        context = browser.new_context(viewport={"width": width, "height": 800})
-        try:
-            page = context.new_page()
+        with tab(browser, width) as page:
             for path in pages:
                 page.goto(path.as_uri(), wait_until="load")
                 rel = path.relative_to(site).as_posix()
                 found += [f"{rel} at {width}px: {v}" for v in audit(page)]
-        finally:
-            context.close()
     assert not found, f"{len(found)} violations:\n" + "\n".join(found)
 
 
@@ -398,13 +401,9 @@ def test_the_accessibility_audit_catches_a_violation(browser: Any, tmp_path: Pat
         '<!doctype html><html lang="en"><title>x</title><main><img src="x.png"></main>',
         encoding="utf-8",
     )
-    context = browser.new_context()
-    try:
-        page = context.new_page()
+    with tab(browser) as page:
         page.goto(page_file.as_uri(), wait_until="load")
         found = axe_audit()(page)
-    finally:
-        context.close()
     assert any(v.startswith("image-alt (critical)") for v in found), found
 
 
